@@ -1,0 +1,63 @@
+/** What every request handler can reach: the services bag and the authenticated principal. */
+import { OpenAPIHono } from '@hono/zod-openapi';
+import type { Registry } from 'prom-client';
+import type { Config } from '../lib/config.js';
+import type { Database, Db } from '../lib/db/index.js';
+import type { Logger } from '../lib/log.js';
+import type { SecretBox } from '../lib/secrets.js';
+import type { RecordingStore } from '../recordings/store.js';
+import type { BotDispatcher } from '../scheduler/bot-dispatcher.js';
+import type { TokenService } from './auth/tokens.js';
+import type { RateLimiter } from './auth/rate-limit.js';
+import { ApiError, zodIssues } from './errors.js';
+import { findUnstorable } from './input-guard.js';
+
+export interface Services {
+  config: Config;
+  /** The pool, for transactions shared with pg-boss (lib/db/transaction.ts). */
+  database: Database;
+  db: Db;
+  log: Logger;
+  secrets: SecretBox;
+  tokens: TokenService;
+  store: RecordingStore;
+  bots: BotDispatcher;
+  rateLimiter: RateLimiter;
+  metrics: Registry;
+  /** false while the process drains on shutdown (readiness). */
+  isReady(): Promise<boolean>;
+}
+
+export type Role = 'owner' | 'admin' | 'member';
+
+export type Principal =
+  | { type: 'user'; userId: string; sessionId: string; workspaceId: string; role: Role }
+  | { type: 'api_key'; keyId: string; workspaceId: string };
+
+export interface AppEnv {
+  Variables: {
+    services: Services;
+    requestId: string;
+    principal: Principal;
+  };
+}
+
+/**
+ * An OpenAPIHono whose validation failures share the error envelope. Input that passes its
+ * schema but cannot be stored (NUL, lone surrogates, absurd nesting) fails here too, for every
+ * route and every part (body, query, path).
+ */
+export function createRouter() {
+  return new OpenAPIHono<AppEnv>({
+    defaultHook: (result) => {
+      if (!result.success) {
+        const { message, details } = zodIssues(result.error);
+        throw new ApiError('validation_failed', message, details);
+      }
+      const problem = findUnstorable(result.data);
+      if (problem) throw new ApiError('validation_failed', `${problem.path}: ${problem.message}`, [problem]);
+    },
+  });
+}
+
+export type Router = ReturnType<typeof createRouter>;

@@ -1,0 +1,85 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { bots, botStatusEvents } from '../../lib/db/schema.js';
+import { inTransaction } from '../../lib/db/transaction.js';
+import { newId } from '../../lib/ids.js';
+import { parseMeetingUrl } from '../../lib/meeting-url.js';
+import { AutomaticLeaveSchema, jobExpirySeconds, TranscriptionSettingsSchema } from '../../bot/settings.js';
+import { botJson, BotSchema, loadBot } from '../bot-view.js';
+import type { Router } from '../context.js';
+import { ApiError, errorResponses } from '../errors.js';
+import { findUnstorable } from '../input-guard.js';
+import { jsonBody, jsonResponse } from '../schemas.js';
+
+const MAX_METADATA_BYTES = 16 * 1024;
+const MAX_METADATA_DEPTH = 16;
+const MAX_SCHEDULE_AHEAD_MS = 366 * 24 * 3600 * 1000;
+
+export const CreateBotBody = z
+  .object({
+    meeting_url: z.string().trim().min(1).max(4096).openapi({ example: 'https://meet.google.com/abc-defg-hij' }),
+    bot_name: z.string().trim().min(1).max(100).default('Notula Notetaker'),
+    join_at: z.iso.datetime({ offset: true }).optional().openapi({ description: 'When to join; omitted or past means now' }),
+    transcription: TranscriptionSettingsSchema.default({ provider: 'local', language: 'en' }),
+    automatic_leave: AutomaticLeaveSchema.default(AutomaticLeaveSchema.parse({})),
+    metadata: z
+      .record(z.string().max(100), z.unknown())
+      .default({})
+      .superRefine((m, ctx) => {
+        if (Object.keys(m).length > 50) ctx.addIssue({ code: 'custom', message: 'at most 50 keys' });
+        // Depth first: JSON.stringify of deeply nested input overflows the stack.
+        const problem = findUnstorable(m, MAX_METADATA_DEPTH);
+        if (problem) ctx.addIssue({ code: 'custom', message: `${problem.path}: ${problem.message}` });
+        else if (Buffer.byteLength(JSON.stringify(m)) > MAX_METADATA_BYTES) ctx.addIssue({ code: 'custom', message: `at most ${MAX_METADATA_BYTES} bytes of JSON` });
+      }),
+  })
+  .strict()
+  .openapi('CreateBotRequest');
+
+export const route = createRoute({
+  method: 'post',
+  path: '/v1/bots',
+  operationId: 'bots.create',
+  tags: ['bots'],
+  summary: 'Send a bot to a meeting, now or at join_at',
+  security: [{ bearer: [] }],
+  request: { body: jsonBody(CreateBotBody) },
+  responses: { 201: jsonResponse(BotSchema, 'The scheduled bot'), ...errorResponses },
+});
+
+export function register(app: Router) {
+  app.openapi(route, async (c) => {
+    const { database, db, bots: dispatcher, config } = c.var.services;
+    const body = c.req.valid('json');
+    const parsed = parseMeetingUrl(body.meeting_url);
+    if (!parsed.ok) throw new ApiError('invalid_meeting_url', parsed.reason);
+    const now = Date.now();
+    const requested = body.join_at ? Date.parse(body.join_at) : now;
+    if (requested - now > MAX_SCHEDULE_AHEAD_MS) throw new ApiError('validation_failed', 'join_at: at most a year ahead', [{ path: 'join_at', message: 'at most a year ahead' }]);
+    const joinAt = new Date(Math.max(requested, now));
+    const id = newId('bot');
+    await inTransaction(database, async (tx, sql) => {
+      await tx.insert(bots).values({
+        id,
+        workspaceId: c.var.principal.workspaceId,
+        meetingUrl: body.meeting_url,
+        meeting: parsed.meeting,
+        platform: parsed.meeting.platform,
+        botName: body.bot_name,
+        joinAt,
+        status: 'scheduled',
+        transcription: body.transcription,
+        automaticLeave: body.automatic_leave,
+        metadata: body.metadata,
+      });
+      await tx.insert(botStatusEvents).values({ botId: id, code: 'scheduled' });
+      const jobId = await dispatcher.schedule(sql, {
+        botId: id,
+        joinAt,
+        expireInSeconds: jobExpirySeconds(body.automatic_leave, config.BOT_JOIN_TIMEOUT_S),
+      });
+      await sql.executeSql('update bots set job_id = $1 where id = $2', [jobId, id]);
+    });
+    const row = await loadBot(db, c.var.principal.workspaceId, id);
+    return c.json(await botJson(db, row, config.PUBLIC_URL), 201);
+  });
+}

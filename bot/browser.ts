@@ -1,0 +1,80 @@
+/**
+ * Launches the bot's Chromium (Debian's, through playwright-core). Production flags carry no
+ * automation tells (research/platform-mechanics.md §0 "Avoid these"): no --enable-automation,
+ * navigator.webdriver false, the browser's own user agent (so it matches its client hints),
+ * English UI. Audio goes to the bot's PulseAudio sink through PULSE_SINK in its environment.
+ */
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+
+export interface BrowserLaunchOptions {
+  executablePath: string;
+  headless: boolean;
+  sandbox: boolean;
+  /** X display for headful mode. */
+  display?: string;
+  /** Environment for the browser process: PulseAudio server and sink. */
+  env: Record<string, string>;
+}
+
+export interface BrowserSession {
+  browser: Browser;
+  context: BrowserContext;
+  page: Page;
+  /** Resolves when the browser process is gone (crash or close). */
+  closed: Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface BrowserLauncher {
+  launch(opts: BrowserLaunchOptions): Promise<BrowserSession>;
+}
+
+/** Flags for every launch. The first four keep Chromium off the network it has no use for. */
+export function chromiumArgs(opts: Pick<BrowserLaunchOptions, 'sandbox'>): string[] {
+  return [
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--no-first-run',
+    '--no-default-browser-check',
+    '--lang=en-US',
+    '--window-size=1280,800',
+    '--autoplay-policy=no-user-gesture-required',
+    // Accept the page's own mic/camera prompt without a dialog; the bot turns both off.
+    '--use-fake-ui-for-media-stream',
+    '--disable-blink-features=AutomationControlled',
+    // Listening needs no GPU; keep rendering in-process and cheap.
+    '--disable-gpu',
+    '--in-process-gpu',
+    ...(opts.sandbox ? [] : ['--no-sandbox']),
+  ];
+}
+
+export class ChromiumLauncher implements BrowserLauncher {
+  async launch(opts: BrowserLaunchOptions): Promise<BrowserSession> {
+    const env: Record<string, string> = { ...opts.env };
+    if (!opts.headless && opts.display) env.DISPLAY = opts.display;
+    const browser = await chromium.launch({
+      executablePath: opts.executablePath,
+      headless: opts.headless,
+      args: chromiumArgs(opts),
+      ignoreDefaultArgs: ['--enable-automation', '--mute-audio'],
+      env,
+      handleSIGINT: false,
+      handleSIGTERM: false,
+      handleSIGHUP: false,
+    });
+    const closed = new Promise<void>((resolve) => browser.once('disconnected', () => resolve()));
+    const context = await browser.newContext({ locale: 'en-US', viewport: { width: 1280, height: 720 } });
+    const page = await context.newPage();
+    return {
+      browser,
+      context,
+      page,
+      closed,
+      close: async () => {
+        await browser.close().catch(() => undefined);
+      },
+    };
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * The speech-to-text port. Adapters: `PocketsphinxTranscriber` (local, offline); cloud ones
+ * implement the same interface.
+ *
+ * Times are milliseconds on the recording's clock: for live transcription, 0 is the first
+ * PCM byte written; for files, the start of the file.
+ */
+import type { Logger } from '../../lib/log.js';
+
+/** What `LiveTranscription.write` takes: 16 kHz, mono, signed 16-bit little endian PCM. */
+export const LIVE_PCM_FORMAT = { sampleRate: 16_000, channels: 1, encoding: 's16le' } as const;
+
+export interface TranscriptWord {
+  text: string;
+  startMs: number;
+  endMs: number;
+  /** 0..1 when the engine reports one. */
+  confidence?: number;
+}
+
+export interface Utterance {
+  startMs: number;
+  endMs: number;
+  /** The words joined by spaces (as the engine spells them, lower case for pocketsphinx). */
+  text: string;
+  words: TranscriptWord[];
+}
+
+export interface LiveTranscription {
+  /** Appends PCM (`LIVE_PCM_FORMAT`); never blocks, buffers if the engine is behind. */
+  write(pcm: Buffer): void;
+  /** Called for each finished utterance, in time order. */
+  onUtterance(cb: (u: Utterance) => void): void;
+  /** Called once if the engine fails for good (after its own restarts). */
+  onError(cb: (e: Error) => void): void;
+  /** Ends the input and flushes: resolves after the last utterance was emitted. Idempotent. */
+  end(): Promise<void>;
+}
+
+export interface Transcriber {
+  readonly name: string;
+  startLive(opts: { language: string; log: Logger }): LiveTranscription;
+  /** Transcribes any audio file ffmpeg can read. */
+  transcribeFile(path: string): Promise<Utterance[]>;
+}

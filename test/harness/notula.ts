@@ -1,0 +1,75 @@
+/**
+ * A whole Notula (api + scheduler + bot roles) in this process, over a fresh test database
+ * and a temporary DATA_DIR, reached over real HTTP. End-to-end tests and benchmarks use it.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { loadConfig } from '../../lib/config.js';
+import { createLogger } from '../../lib/log.js';
+import { ROLES, startNotula, type Notula } from '../../start.js';
+import { createTestDatabase, type TestDatabase } from './db.js';
+
+export interface TestNotula {
+  notula: Notula;
+  url: string;
+  dataDir: string;
+  database: TestDatabase;
+  /** JSON over HTTP with an API key. */
+  api<T = any>(method: string, p: string, body?: unknown): Promise<{ status: number; body: T }>;
+  key: string;
+  stop(): Promise<void>;
+}
+
+export async function startTestNotula(env: Record<string, string> = {}, opts: { database?: TestDatabase } = {}): Promise<TestNotula> {
+  const database = opts.database ?? (await createTestDatabase());
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'notula-e2e-'));
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DATA_DIR: dataDir,
+    DATABASE_URL: database.url,
+    BOT_POLL_INTERVAL_MS: '500',
+    LOG_LEVEL: process.env.NOTULA_TEST_LOG ?? 'silent',
+    ...env,
+  });
+  const notula = await startNotula({ config, roles: new Set(ROLES), log: createLogger(config.LOG_LEVEL) });
+  const url = notula.url!;
+  const raw = async (method: string, p: string, body?: unknown, token?: string) => {
+    const res = await fetch(url + p, {
+      method,
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : undefined };
+  };
+  const reg = await raw('POST', '/v1/auth/register', { email: `e2e-${Date.now()}@example.com`, password: 'Correct-Horse-Battery-9' });
+  const key = (await raw('POST', '/v1/api-keys', { name: 'e2e' }, reg.body.access_token)).body.key as string;
+  return {
+    notula,
+    url,
+    dataDir,
+    database,
+    key,
+    api: (method, p, body) => raw(method, p, body, key),
+    async stop() {
+      await notula.stop();
+      if (!opts.database) await database.drop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Polls until `pred` holds for the bot; returns the last bot JSON. */
+export async function waitForBot(t: TestNotula, botId: string, pred: (bot: any) => boolean, timeoutMs = 60_000): Promise<any> {
+  const deadline = Date.now() + timeoutMs;
+  let bot: any;
+  while (Date.now() < deadline) {
+    bot = (await t.api('GET', `/v1/bots/${botId}`)).body;
+    if (pred(bot)) return bot;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`bot ${botId} never matched; last status ${JSON.stringify(bot?.status)} history ${JSON.stringify(bot?.status_history?.map((h: any) => h.code))}`);
+}
