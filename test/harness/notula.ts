@@ -8,7 +8,7 @@ import path from 'node:path';
 import { loadConfig } from '../../lib/config.js';
 import { createLogger } from '../../lib/log.js';
 import { ROLES, startNotula, type Notula } from '../../start.js';
-import { createTestDatabase, type TestDatabase } from './db.js';
+import type { TestDatabase } from './postgres.js';
 
 export interface TestNotula {
   notula: Notula;
@@ -22,7 +22,8 @@ export interface TestNotula {
 }
 
 export async function startTestNotula(env: Record<string, string> = {}, opts: { database?: TestDatabase } = {}): Promise<TestNotula> {
-  const database = opts.database ?? (await createTestDatabase());
+  // db.ts needs the vitest runner; benchmarks pass their own database.
+  const database = opts.database ?? (await (await import('./db.js')).createTestDatabase());
   const dataDir = await mkdtemp(path.join(tmpdir(), 'notula-e2e-'));
   const config = loadConfig({
     NODE_ENV: 'test',
