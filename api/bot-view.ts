@@ -3,6 +3,7 @@ import { z } from '@hono/zod-openapi';
 import { and, asc, eq, inArray } from 'drizzle-orm';
 import type { Db } from '../lib/db/index.js';
 import { botParticipants, bots, botStatusEvents, debugArtifacts, recordings } from '../lib/db/schema.js';
+import { RecordingNoticeSchema } from '../bot/settings.js';
 import { SUB_CODES, STATUS_CODES } from '../bot/status.js';
 import { notFound } from './errors.js';
 
@@ -27,6 +28,7 @@ export const BotSchema = z
     participants: z.array(z.object({ id: z.string(), name: z.string(), joined_at: z.string(), left_at: z.string().nullable() })),
     transcription: z.record(z.string(), z.unknown()),
     automatic_leave: z.record(z.string(), z.unknown()),
+    recording_notice: z.object({ enabled: z.boolean(), message: z.string().nullable() }),
     metadata: z.record(z.string(), z.unknown()),
     recording: z
       .object({ status: z.string(), duration_ms: z.number().nullable(), size_bytes: z.number().nullable(), url: z.string().nullable() })
@@ -90,6 +92,7 @@ export async function botsJson(db: Db, rows: BotRow[], publicUrl: string): Promi
         .map((p) => ({ id: p.id, name: p.name, joined_at: p.joinedAt.toISOString(), left_at: p.leftAt?.toISOString() ?? null })),
       transcription: r.transcription as Record<string, unknown>,
       automatic_leave: r.automaticLeave as Record<string, unknown>,
+      recording_notice: RecordingNoticeSchema.parse(r.recordingNotice),
       metadata: r.metadata as Record<string, unknown>,
       recording: rec
         ? { status: rec.status, duration_ms: rec.durationMs, size_bytes: rec.sizeBytes, url: rec.status === 'ready' ? `${base}/recording` : null }

@@ -8,7 +8,8 @@
  *   Chromium, ffmpeg, pocketsphinx; the shared Xvfb apart);
  * - WER of the live transcript, of the recording transcribed from file, and of the source
  *   WAVs transcribed from file (the engine's own floor);
- * - the delay from the end of each spoken line to its transcript segment being stored.
+ * - the delay from the end of each spoken line to its transcript segment being stored;
+ * - speaker attribution: the share of correctly recognised words given the right speaker.
  *
  * Options: `--headless` (no Xvfb), `--gap-ms N` (pause between lines, default 1200).
  */
@@ -20,7 +21,7 @@ import { sql } from 'drizzle-orm';
 import { PocketsphinxTranscriber } from '../bot/transcribe/pocketsphinx.js';
 import { loadConfig } from '../lib/config.js';
 import { projectPath } from '../lib/paths.js';
-import { wordErrorRate } from '../lib/wer.js';
+import { attributionAccuracy, wordErrorRate } from '../lib/wer.js';
 import { startTestNotula, waitForBot } from '../test/harness/notula.js';
 import { cloneTestDatabase, startTestPostgres } from '../test/harness/postgres.js';
 import { BENCHMARK_SCRIPT, synthesizeSpeech } from '../test/harness/speech.js';
@@ -97,9 +98,9 @@ async function main() {
     // Segments and when they were stored.
     const rows = (
       await database.db.execute(
-        sql`select text, start_ms, end_ms, extract(epoch from created_at) * 1000 as stored_at from transcript_segments where bot_id = ${botId} order by seq`,
+        sql`select speaker, text, start_ms, end_ms, extract(epoch from created_at) * 1000 as stored_at from transcript_segments where bot_id = ${botId} order by seq`,
       )
-    ).rows as { text: string; start_ms: number; end_ms: number; stored_at: string }[];
+    ).rows as { speaker: string | null; text: string; start_ms: number; end_ms: number; stored_at: string }[];
     const segments = rows.map((r) => ({ text: r.text, storedAt: Number(r.stored_at) }));
     const delays = spoken.map((s, i) => {
       const until = spoken[i + 1]?.startedAt ?? s.endedAt + 15_000;
@@ -109,6 +110,7 @@ async function main() {
     const measured = delays.filter((d): d is number => d !== null);
 
     const liveWer = wordErrorRate(scriptText, segments.map((s) => s.text).join(' '));
+    const attribution = attributionAccuracy(BENCHMARK_SCRIPT, rows);
 
     const res = await fetch(`${notula.url}/v1/bots/${botId}/recording`, { headers: { authorization: `Bearer ${notula.key}` } });
     const recFile = path.join(notula.dataDir, 'bench-recording.ogg');
@@ -142,6 +144,7 @@ async function main() {
       cpu_s_per_min: Object.fromEntries(groups.map((g) => [g, round(perMin(cpu.get(g) ?? 0))]).concat([['bot total', round(perMin(botCpu))]])),
       join_cpu_s: round(BOT_GROUPS.reduce((s, g) => s + (joinCpu.get(g) ?? 0), 0)),
       peak_mb: Object.fromEntries([...groups, 'bot total'].map((g) => [g, { rss: round(peaks.get(g)?.peakRssMb ?? 0), pss: round(peaks.get(g)?.peakPssMb ?? 0), processes: peaks.get(g)?.peakProcesses ?? 0 }])),
+      attribution: { accuracy_pct: round(attribution.accuracy * 100), matched_words: attribution.matchedWords, unattributed: attribution.unattributed },
       wer: { live: round(liveWer.wer * 100), recording_file: round(fileWer.wer * 100), source_wav_file: round(sourceWer.wer * 100) },
       segment_delay_ms: {
         p50: round(percentile(measured, 50)),
@@ -160,6 +163,7 @@ async function main() {
       ['CPU bot while joining', `${result.join_cpu_s} s`],
       ...groups.map((g): [string, string] => [`peak ${g}`, `RSS ${result.peak_mb[g]!.rss} MB, PSS ${result.peak_mb[g]!.pss} MB (${result.peak_mb[g]!.processes} procs)`]),
       ['peak bot total', `RSS ${result.peak_mb['bot total']!.rss} MB, PSS ${result.peak_mb['bot total']!.pss} MB`],
+      ['speaker attribution', `${result.attribution.accuracy_pct} % of ${attribution.matchedWords} words`],
       ['WER live', `${result.wer.live} %`],
       ['WER recording from file', `${result.wer.recording_file} %`],
       ['WER source WAVs from file', `${result.wer.source_wav_file} %`],

@@ -6,9 +6,11 @@
  */
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { Db } from '../lib/db/index.js';
-import { botParticipants, bots, debugArtifacts, recordings, transcriptSegments } from '../lib/db/schema.js';
+import { asc } from 'drizzle-orm';
+import { botParticipants, bots, botSpeakerTurns, debugArtifacts, recordings, transcriptSegments } from '../lib/db/schema.js';
 import { newId } from '../lib/ids.js';
 import type { Logger } from '../lib/log.js';
+import type { SpeakerTurn } from './speakers/speaker-timeline.js';
 import { canTransition, STATUS_CODES, type StatusCode, type SubCode } from './status.js';
 import { WriteQueue } from './write-queue.js';
 
@@ -16,6 +18,7 @@ export type BotRow = typeof bots.$inferSelect;
 
 export interface SegmentInput {
   seq: number;
+  /** The participant's name from the speaker timeline; null when the signal said nothing. */
   speaker: string | null;
   startMs: number;
   endMs: number;
@@ -147,24 +150,32 @@ export class BotRecords {
   }
 
   /** Replaces the live transcript with one made from the recording (after the live one failed). */
-  replaceSegments(utterances: { startMs: number; endMs: number; text: string; words: { text: string; startMs: number; endMs: number; confidence?: number }[] }[]): Promise<void> {
+  replaceSegments(segments: Omit<SegmentInput, 'seq'>[]): Promise<void> {
     return this.writes.push('segments-replace', async () => {
       await this.db.transaction(async (tx) => {
         await tx.delete(transcriptSegments).where(eq(transcriptSegments.botId, this.botId));
-        if (utterances.length === 0) return;
-        await tx.insert(transcriptSegments).values(
-          utterances.map((u, seq) => ({
-            botId: this.botId,
-            seq,
-            speaker: null,
-            startMs: u.startMs,
-            endMs: u.endMs,
-            text: u.text,
-            words: u.words.map((w) => ({ text: w.text, start_ms: w.startMs, end_ms: w.endMs })),
-          })),
-        );
+        if (segments.length === 0) return;
+        await tx.insert(transcriptSegments).values(segments.map((s, seq) => ({ botId: this.botId, seq, ...s })));
       });
     });
+  }
+
+  /** Stores finished speaker turns (recording clock, ms). */
+  addSpeakerTurns(turns: readonly SpeakerTurn[]): Promise<void> {
+    if (turns.length === 0) return Promise.resolve();
+    const rows = turns.map((t) => ({ botId: this.botId, name: t.name, startMs: Math.round(t.startMs), endMs: Math.round(t.endMs) }));
+    return this.writes.push('speaker-turns', async () => {
+      await this.db.insert(botSpeakerTurns).values(rows).onConflictDoNothing();
+    });
+  }
+
+  /** Every stored speaker turn, in time order (earlier attempts included). */
+  async speakerTurns(): Promise<SpeakerTurn[]> {
+    return this.db
+      .select({ name: botSpeakerTurns.name, startMs: botSpeakerTurns.startMs, endMs: botSpeakerTurns.endMs })
+      .from(botSpeakerTurns)
+      .where(eq(botSpeakerTurns.botId, this.botId))
+      .orderBy(asc(botSpeakerTurns.startMs));
   }
 
   recordingStarted(): Promise<void> {

@@ -17,12 +17,13 @@ import type { MeetingRef, Platform } from '../lib/meeting-url.js';
 import { finalizeRecording, partDirs, spoolDuration } from '../recordings/spool.js';
 import type { RecordingStore } from '../recordings/store.js';
 import { allocateAudioSink, type AudioSink, type PulseServer } from './audio/pulse.js';
-import { BotRecords, type BotRow } from './bot-records.js';
+import { BotRecords, type BotRow, type SegmentInput } from './bot-records.js';
 import type { BrowserLauncher, BrowserSession } from './browser.js';
 import { startCapture, type AudioCapture } from './capture/ffmpeg-capture.js';
 import { applyHostOverride } from './host-overrides.js';
 import type { Observation, PlatformAdapter, PlatformContext } from './platforms/adapter.js';
-import { AutomaticLeaveSchema, type AutomaticLeave } from './settings.js';
+import { AutomaticLeaveSchema, RecordingNoticeSchema, recordingNoticeText, type AutomaticLeave } from './settings.js';
+import { attributeWords, SpeakerTimeline, splitBySpeaker, type SpeakerTurn } from './speakers/speaker-timeline.js';
 import { endStatusFor, isTerminal, type StatusCode, type SubCode } from './status.js';
 import type { LiveTranscription, Transcriber, Utterance } from './transcribe/transcriber.js';
 
@@ -102,6 +103,10 @@ class BotRun {
   lastParticipants = '';
   lastDialogSweep = 0;
   launchedAt = 0;
+  /** Who speaks when, on the recording clock (earlier attempts' turns are in the database). */
+  speakers = new SpeakerTimeline();
+  observedAt = 0;
+  noticePosted = false;
 
   constructor(
     private readonly rt: BotRuntime,
@@ -207,7 +212,10 @@ class BotRun {
       let obs: Observation;
       try {
         if (!this.session?.browser.isConnected()) throw new Error('browser disconnected');
+        const before = Date.now();
         obs = await this.adapter!.observe(this.ctx());
+        // The page was read somewhere in between.
+        this.observedAt = (before + Date.now()) / 2;
       } catch (err) {
         if (this.shutdown.aborted) return undefined;
         const end = await this.recoverBrowser(err as Error);
@@ -241,6 +249,7 @@ class BotRun {
         this.lostCallSince = null;
         if (this.phase !== 'in_call') await this.admitted();
         await this.trackParticipants(obs);
+        this.trackSpeakers(obs);
         if (now - this.lastDialogSweep > 2000) {
           this.lastDialogSweep = now;
           await this.adapter!.dismissInCallDialogs(this.ctx()).catch(() => undefined);
@@ -294,6 +303,33 @@ class BotRun {
     await this.records.transition('in_call_not_recording');
     if (!this.capture) await this.startRecording();
     else await this.records.transition('in_call_recording', { message: 'rejoined; recording continues' });
+    if (!this.noticePosted) {
+      this.noticePosted = true;
+      void this.postRecordingNotice();
+    }
+  }
+
+  /** Tells the call it is being recorded (bot setting `recording_notice`, on by default). */
+  async postRecordingNotice(): Promise<void> {
+    const text = recordingNoticeText(RecordingNoticeSchema.parse(this.row.recordingNotice), this.row.botName);
+    if (!text || !this.session) return;
+    const sent = await withTimeout(this.adapter!.sendChatMessage(this.ctx(), text), 10_000).catch((err: Error) => {
+      this.log.warn({ err }, 'recording notice not posted');
+      return false;
+    });
+    this.log.info({ sent }, sent ? 'recording notice posted' : 'the page offers no chat for the recording notice');
+  }
+
+  /** Recording-clock time of a wall-clock instant, or null before the recording started. */
+  recordingClock(wallMs: number): number | null {
+    if (!this.capture) return null;
+    return wallMs - this.capture.startedAt.getTime() + this.partOffsetMs;
+  }
+
+  trackSpeakers(obs: Observation): void {
+    const at = this.recordingClock(this.observedAt || Date.now());
+    if (at === null) return;
+    void this.records.addSpeakerTurns(this.speakers.update(at, obs.speaking));
   }
 
   async trackParticipants(obs: Observation): Promise<void> {
@@ -353,14 +389,9 @@ class BotRun {
 
   storeUtterance(u: Utterance): Promise<void> {
     const offset = this.partOffsetMs;
-    return this.records.addSegment({
-      seq: this.nextSeq++,
-      speaker: null,
-      startMs: u.startMs + offset,
-      endMs: u.endMs + offset,
-      text: u.text,
-      words: u.words.map((w) => ({ text: w.text, start_ms: w.startMs + offset, end_ms: w.endMs + offset, ...(w.confidence !== undefined ? { confidence: w.confidence } : {}) })),
-    });
+    const shifted = { ...u, startMs: u.startMs + offset, endMs: u.endMs + offset, words: u.words.map((w) => ({ ...w, startMs: w.startMs + offset, endMs: w.endMs + offset })) };
+    const turns = this.speakers.turns(shifted.startMs - 2000, shifted.endMs + 2000);
+    return Promise.all(attributedSegments(shifted, turns).map((seg) => this.records.addSegment({ seq: this.nextSeq++, ...seg }))).then(() => undefined);
   }
 
   // ---- failures ------------------------------------------------------------------------
@@ -441,6 +472,8 @@ class BotRun {
   }
 
   async teardownMedia(): Promise<void> {
+    const end = this.recordingClock(Date.now());
+    if (end !== null) void this.records.addSpeakerTurns(this.speakers.close(end));
     const capture = this.capture;
     this.capture = undefined;
     if (capture) await capture.stop().catch((err) => this.log.warn({ err }, 'capture stop failed'));
@@ -470,11 +503,23 @@ class BotRun {
   async retranscribe(file: string): Promise<void> {
     try {
       const utterances = await this.rt.transcriberFor(this.row).transcribeFile(file);
-      await this.records.replaceSegments(utterances);
+      await this.records.writes.drain(30_000);
+      const turns = await this.records.speakerTurns();
+      await this.records.replaceSegments(utterances.flatMap((u) => attributedSegments(u, turns)));
     } catch (err) {
       this.log.error({ err }, 'transcription from the recording failed');
     }
   }
+}
+
+/** An utterance as stored segments: split where the speaker changes, each carrying its speaker (or null). */
+export function attributedSegments(u: Utterance, turns: readonly SpeakerTurn[]): Omit<SegmentInput, 'seq'>[] {
+  const toJson = (w: Utterance['words'][number]) => ({ text: w.text, start_ms: w.startMs, end_ms: w.endMs, ...(w.confidence !== undefined ? { confidence: w.confidence } : {}) });
+  if (u.words.length === 0) {
+    const [speaker] = attributeWords([{ text: u.text, startMs: u.startMs, endMs: u.endMs }], turns);
+    return [{ speaker: speaker ?? null, startMs: u.startMs, endMs: u.endMs, text: u.text, words: [] }];
+  }
+  return splitBySpeaker(u.words, turns).map((seg) => ({ speaker: seg.speaker, startMs: seg.startMs, endMs: seg.endMs, text: seg.text, words: seg.words.map(toJson) }));
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -35,6 +35,21 @@ export const TranscriptionSettingsSchema = z
   });
 export type TranscriptionSettings = z.infer<typeof TranscriptionSettingsSchema>;
 
+/** The chat message a bot posts once admitted, so everyone knows the call is recorded. On by default. */
+export const RecordingNoticeSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** Null: "<bot name> is recording and transcribing this meeting." */
+    message: z.string().trim().min(1).max(500).nullable().default(null),
+  })
+  .strict();
+export type RecordingNotice = z.infer<typeof RecordingNoticeSchema>;
+
+export function recordingNoticeText(notice: RecordingNotice, botName: string): string | null {
+  if (!notice.enabled) return null;
+  return notice.message ?? `${botName} is recording and transcribing this meeting.`;
+}
+
 /** Seconds a bot.join job may stay active: every limit the bot enforces, plus time to finalize. */
 export function jobExpirySeconds(a: AutomaticLeave, joinTimeoutS: number): number {
   return joinTimeoutS + a.waiting_room_timeout_s + a.max_duration_s + 30 * 60;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { normalizeWords, spellInteger, wordErrorRate } from './wer.js';
+import { attributionAccuracy, normalizeWords, spellInteger, wordErrorRate } from './wer.js';
 
 describe('normalizeWords', () => {
   it.each([
@@ -61,5 +61,27 @@ describe('wordErrorRate', () => {
     const r = wordErrorRate(words, hyp);
     expect(r).toMatchObject({ substitutions: 800, deletions: 0, insertions: 0, wer: 0.1, referenceWords: 8000 });
     expect(performance.now() - t0).toBeLessThan(5000);
+  });
+});
+
+describe('attributionAccuracy', () => {
+  const script = [
+    { speaker: 'Ada', text: 'we ship on Wednesday' },
+    { speaker: 'Bob', text: 'I will write the notes' },
+  ];
+  it('counts correctly recognised words with the right speaker', () => {
+    const r = attributionAccuracy(script, [
+      { speaker: 'Ada', text: 'we ship on' },
+      { speaker: 'Bob', text: 'wednesday i will' },
+      { speaker: null, text: 'right the notes' },
+    ]);
+    // Matched: we ship on wednesday i will the notes (8; "right" ≠ "write").
+    expect(r.matchedWords).toBe(8);
+    expect(r.unattributed).toBe(2);
+    expect(r.accuracy).toBeCloseTo(5 / 8);
+  });
+  it('is 1 for a perfect transcript and 0 for no words', () => {
+    expect(attributionAccuracy(script, script).accuracy).toBe(1);
+    expect(attributionAccuracy(script, []).accuracy).toBe(0);
   });
 });

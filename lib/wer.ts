@@ -143,3 +143,66 @@ export function wordErrorRate(reference: string, hypothesis: string): WordErrorR
   const wer = n === 0 ? (m === 0 ? 0 : 1) : errors / n;
   return { wer, substitutions, deletions, insertions, referenceWords: n };
 }
+
+export interface SpeakerText {
+  speaker: string | null;
+  text: string;
+}
+
+export interface AttributionAccuracy {
+  /** Of the words the transcript got right, the share attributed to the right speaker (0..1). */
+  accuracy: number;
+  /** Words recognised correctly (the denominator). */
+  matchedWords: number;
+  /** Of those, how many carry no speaker at all. */
+  unattributed: number;
+}
+
+/**
+ * Speaker attribution against a script: the reference and hypothesis words are aligned
+ * (word-level Levenshtein with a full backtrace), and each hypothesis word that matches its
+ * reference word is checked for the reference line's speaker. Misrecognised words are left
+ * out, so the figure measures attribution, not recognition.
+ */
+export function attributionAccuracy(reference: readonly SpeakerText[], hypothesis: readonly SpeakerText[]): AttributionAccuracy {
+  const flat = (xs: readonly SpeakerText[]) => xs.flatMap((x) => normalizeWords(x.text).map((word) => ({ word, speaker: x.speaker })));
+  const ref = flat(reference);
+  const hyp = flat(hypothesis);
+  const n = ref.length;
+  const m = hyp.length;
+  const cost = Array.from({ length: n + 1 }, (_, i) => {
+    const row = new Uint32Array(m + 1);
+    row[0] = i;
+    return row;
+  });
+  for (let j = 0; j <= m; j++) cost[0]![j] = j;
+  for (let i = 1; i <= n; i++) {
+    for (let j = 1; j <= m; j++) {
+      const same = ref[i - 1]!.word === hyp[j - 1]!.word ? 0 : 1;
+      cost[i]![j] = Math.min(cost[i - 1]![j - 1]! + same, cost[i - 1]![j]! + 1, cost[i]![j - 1]! + 1);
+    }
+  }
+  let matchedWords = 0;
+  let right = 0;
+  let unattributed = 0;
+  let i = n;
+  let j = m;
+  while (i > 0 && j > 0) {
+    const same = ref[i - 1]!.word === hyp[j - 1]!.word;
+    if (cost[i]![j] === cost[i - 1]![j - 1]! + (same ? 0 : 1)) {
+      if (same) {
+        matchedWords++;
+        const said = hyp[j - 1]!.speaker;
+        if (said === null) unattributed++;
+        else if (said === ref[i - 1]!.speaker) right++;
+      }
+      i--;
+      j--;
+    } else if (cost[i]![j] === cost[i - 1]![j]! + 1) {
+      i--;
+    } else {
+      j--;
+    }
+  }
+  return { accuracy: matchedWords ? right / matchedWords : 0, matchedWords, unattributed };
+}

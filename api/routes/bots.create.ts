@@ -3,7 +3,7 @@ import { bots, botStatusEvents } from '../../lib/db/schema.js';
 import { inTransaction } from '../../lib/db/transaction.js';
 import { newId } from '../../lib/ids.js';
 import { parseMeetingUrl } from '../../lib/meeting-url.js';
-import { AutomaticLeaveSchema, jobExpirySeconds, TranscriptionSettingsSchema } from '../../bot/settings.js';
+import { AutomaticLeaveSchema, jobExpirySeconds, RecordingNoticeSchema, TranscriptionSettingsSchema } from '../../bot/settings.js';
 import { botJson, BotSchema, loadBot } from '../bot-view.js';
 import type { Router } from '../context.js';
 import { ApiError, errorResponses } from '../errors.js';
@@ -21,6 +21,9 @@ export const CreateBotBody = z
     join_at: z.iso.datetime({ offset: true }).optional().openapi({ description: 'When to join; omitted or past means now' }),
     transcription: TranscriptionSettingsSchema.default({ provider: 'local', language: 'en' }),
     automatic_leave: AutomaticLeaveSchema.default(AutomaticLeaveSchema.parse({})),
+    recording_notice: RecordingNoticeSchema.default(RecordingNoticeSchema.parse({})).openapi({
+      description: 'Chat message posted when the bot is admitted; `{"enabled": false}` turns it off',
+    }),
     metadata: z
       .record(z.string().max(100), z.unknown())
       .default({})
@@ -69,6 +72,7 @@ export function register(app: Router) {
         status: 'scheduled',
         transcription: body.transcription,
         automaticLeave: body.automatic_leave,
+        recordingNotice: body.recording_notice,
         metadata: body.metadata,
       });
       await tx.insert(botStatusEvents).values({ botId: id, code: 'scheduled' });

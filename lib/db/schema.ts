@@ -108,6 +108,8 @@ export const bots = pgTable(
     transcription: jsonb('transcription').notNull(),
     automaticLeave: jsonb('automatic_leave').notNull(),
     metadata: jsonb('metadata').notNull().default({}),
+    /** The chat message the bot posts when admitted (`bot/settings.ts` RecordingNoticeSchema). */
+    recordingNotice: jsonb('recording_notice').notNull().default({ enabled: true, message: null }),
     leaveRequestedAt: tstz('leave_requested_at'),
     /** Liveness of the process running this bot; a stale heartbeat in a live state means the worker died. */
     heartbeatAt: tstz('heartbeat_at'),
@@ -171,6 +173,20 @@ export const transcriptSegments = pgTable(
     createdAt: createdAt(),
   },
   (t) => [uniqueIndex('transcript_segments_bot_seq_key').on(t.botId, t.seq)],
+);
+
+/** Who spoke when, on the recording's clock, from the platform's active-speaker signal. */
+export const botSpeakerTurns = pgTable(
+  'bot_speaker_turns',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    botId: text('bot_id').notNull().references(() => bots.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    startMs: integer('start_ms').notNull(),
+    endMs: integer('end_ms').notNull(),
+  },
+  // Unique, so a write retried after an unseen commit stores a turn once.
+  (t) => [uniqueIndex('bot_speaker_turns_key').on(t.botId, t.startMs, t.name)],
 );
 
 export const recordings = pgTable('recordings', {

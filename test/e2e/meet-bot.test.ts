@@ -9,7 +9,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { wordErrorRate } from '../../lib/wer.js';
+import { attributionAccuracy, wordErrorRate } from '../../lib/wer.js';
 import { startTestNotula, waitForBot, type TestNotula } from '../harness/notula.js';
 import { MEETING_SCRIPT, synthesizeSpeech } from '../harness/speech.js';
 import { startMeetReplica, type MeetReplica } from '../replicas/meet/server.js';
@@ -38,6 +38,8 @@ describe('a Meet bot end to end', () => {
     const code = 'kfp-qrzt-wmx';
     replica.createMeeting(code, { lobby: true, toolbar: '2026', postJoinModal: 'recording-notice' });
     const ada = await people.join(replica.origin, code, 'Ada Lovelace');
+    const grace = await people.join(replica.origin, code, 'Grace Hopper');
+    const voices = [ada, grace, ada];
     const lines = await Promise.all(MEETING_SCRIPT.map((text) => synthesizeSpeech(text)));
 
     const created = await notula.api('POST', '/v1/bots', {
@@ -52,10 +54,10 @@ describe('a Meet bot end to end', () => {
     await waitForBot(notula, botId, (b) => b.status.code === 'in_waiting_room', 15_000);
     replica.admit(code, 'Notula Notetaker');
     await waitForBot(notula, botId, (b) => b.status.code === 'in_call_recording', 20_000);
-    await ada.waitForPeers(1, 10_000);
+    await ada.waitForPeers(2, 10_000);
 
-    for (const line of lines) {
-      await ada.speak(line.path);
+    for (const [i, line] of lines.entries()) {
+      await voices[i]!.speak(line.path);
       await new Promise((r) => setTimeout(r, 700));
     }
     // Segments are stored as they are spoken, before the bot leaves.
@@ -64,8 +66,13 @@ describe('a Meet bot end to end', () => {
     await expect
       .poll(async () => (await notula.api('GET', `/v1/bots/${botId}/transcript`)).body.segments.length, { timeout: 10_000 })
       .toBeGreaterThanOrEqual(2);
-    expect(live.participants.map((p: { name: string }) => p.name)).toContain('Ada Lovelace');
+    expect(live.participants.map((p: { name: string }) => p.name).sort()).toEqual(['Ada Lovelace', 'Grace Hopper']);
+    // The recording notice went to the call's chat on admission.
+    expect(replica.chatMessages(code)).toContainEqual(
+      expect.objectContaining({ from: 'Notula Notetaker', text: 'Notula Notetaker is recording and transcribing this meeting.' }),
+    );
 
+    await grace.leave();
     await ada.leave();
     const done = await waitForBot(notula, botId, (b) => b.status.code === 'done' || b.status.code === 'fatal', 60_000);
 
@@ -80,7 +87,7 @@ describe('a Meet bot end to end', () => {
     ]);
     const ended = done.status_history.find((h: { code: string }) => h.code === 'call_ended');
     expect(ended.sub_code).toBe('everyone_left');
-    expect(done.participants.find((p: { name: string }) => p.name === 'Ada Lovelace')?.left_at).not.toBeNull();
+    for (const p of done.participants) expect(p.left_at).not.toBeNull();
 
     // The recording is one playable file covering what was said.
     expect(done.recording).toMatchObject({ status: 'ready' });
@@ -101,5 +108,10 @@ describe('a Meet bot end to end', () => {
       expect(s.end_ms).toBeGreaterThan(s.start_ms);
       expect(s.words.length).toBeGreaterThan(0);
     }
+    // Every segment is one speaker's, named from the tiles' speaking indicators.
+    const script = MEETING_SCRIPT.map((text, i) => ({ speaker: voices[i]!.name, text }));
+    const attribution = attributionAccuracy(script, transcript.segments);
+    console.log(`[measure] speaker attribution ${(attribution.accuracy * 100).toFixed(1)}% of ${attribution.matchedWords} words (${attribution.unattributed} unattributed)`);
+    expect(attribution.accuracy).toBeGreaterThanOrEqual(0.9);
   }, 180_000);
 });
