@@ -65,7 +65,11 @@ export class ChromiumLauncher implements BrowserLauncher {
       handleSIGHUP: false,
     });
     const closed = new Promise<void>((resolve) => browser.once('disconnected', () => resolve()));
-    const context = await browser.newContext({ locale: 'en-US', viewport: { width: 1280, height: 720 } });
+    const context = await browser.newContext({
+      locale: 'en-US',
+      viewport: { width: 1280, height: 720 },
+      ...(opts.headless ? { userAgent: await headfulUserAgent(browser) } : {}),
+    });
     const page = await context.newPage();
     return {
       browser,
@@ -76,5 +80,21 @@ export class ChromiumLauncher implements BrowserLauncher {
         await browser.close().catch(() => undefined);
       },
     };
+  }
+}
+
+/**
+ * Headless Chromium says `HeadlessChrome/…` in its user agent, a plain tell. Its client
+ * hints (Sec-CH-UA, navigator.userAgentData) already name Chromium, so the headful
+ * spelling of the same agent — read from the browser itself, not hard-coded — keeps the two
+ * consistent (research/platform-mechanics.md §0: a UA that contradicts the hints invites a
+ * captcha).
+ */
+async function headfulUserAgent(browser: Browser): Promise<string> {
+  const probe = await browser.newPage();
+  try {
+    return (await probe.evaluate(() => navigator.userAgent)).replace('HeadlessChrome/', 'Chrome/');
+  } finally {
+    await probe.context().close();
   }
 }
