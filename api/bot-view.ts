@@ -2,7 +2,7 @@
 import { z } from '@hono/zod-openapi';
 import { and, asc, eq, inArray } from 'drizzle-orm';
 import type { Db } from '../lib/db/index.js';
-import { botParticipants, bots, botStatusEvents, debugArtifacts, recordings } from '../lib/db/schema.js';
+import { botParticipantEvents, botParticipants, bots, botStatusEvents, debugArtifacts, recordings } from '../lib/db/schema.js';
 import { RecordingNoticeSchema } from '../bot/settings.js';
 import { SUB_CODES, STATUS_CODES } from '../bot/status.js';
 import { notFound } from './errors.js';
@@ -25,7 +25,17 @@ export const BotSchema = z
     join_at: z.string(),
     status: StatusSchema,
     status_history: z.array(z.object({ code: z.enum(STATUS_CODES), sub_code: z.enum(SUB_CODES).nullable(), message: z.string().nullable(), at: z.string() })),
-    participants: z.array(z.object({ id: z.string(), name: z.string(), joined_at: z.string(), left_at: z.string().nullable() })),
+    participants: z.array(
+      z.object({
+        id: z.string(),
+        name: z.string(),
+        /** First arrival and last departure (null while present). */
+        joined_at: z.string(),
+        left_at: z.string().nullable(),
+        /** Every arrival and departure, in order. */
+        events: z.array(z.object({ kind: z.enum(['join', 'leave']), at: z.string() })),
+      }),
+    ),
     transcription: z.record(z.string(), z.unknown()),
     automatic_leave: z.record(z.string(), z.unknown()),
     recording_notice: z.object({ enabled: z.boolean(), message: z.string().nullable() }),
@@ -51,9 +61,15 @@ export async function loadBot(db: Db, workspaceId: string, botId: string): Promi
 export async function botsJson(db: Db, rows: BotRow[], publicUrl: string): Promise<BotJson[]> {
   if (rows.length === 0) return [];
   const ids = rows.map((r) => r.id);
-  const [history, people, recs, artifacts] = await Promise.all([
+  const [history, people, arrivals, recs, artifacts] = await Promise.all([
     db.select().from(botStatusEvents).where(inArray(botStatusEvents.botId, ids)).orderBy(asc(botStatusEvents.id)),
     db.select().from(botParticipants).where(inArray(botParticipants.botId, ids)).orderBy(asc(botParticipants.joinedAt)),
+    db
+      .select({ participantId: botParticipantEvents.participantId, kind: botParticipantEvents.kind, at: botParticipantEvents.at })
+      .from(botParticipantEvents)
+      .innerJoin(botParticipants, eq(botParticipants.id, botParticipantEvents.participantId))
+      .where(inArray(botParticipants.botId, ids))
+      .orderBy(asc(botParticipantEvents.id)),
     db.select().from(recordings).where(inArray(recordings.botId, ids)),
     db.select().from(debugArtifacts).where(inArray(debugArtifacts.botId, ids)).orderBy(asc(debugArtifacts.createdAt)),
   ]);
@@ -66,6 +82,8 @@ export async function botsJson(db: Db, rows: BotRow[], publicUrl: string): Promi
   const peopleBy = by(people);
   const artifactsBy = by(artifacts);
   const recBy = new Map(recs.map((r) => [r.botId, r]));
+  const eventsBy = new Map<string, { kind: 'join' | 'leave'; at: string }[]>();
+  for (const e of arrivals) eventsBy.set(e.participantId, [...(eventsBy.get(e.participantId) ?? []), { kind: e.kind, at: e.at.toISOString() }]);
   return rows.map((r) => {
     const rec = recBy.get(r.id);
     const base = `${publicUrl}/v1/bots/${r.id}`;
@@ -89,7 +107,7 @@ export async function botsJson(db: Db, rows: BotRow[], publicUrl: string): Promi
       })),
       participants: (peopleBy.get(r.id) ?? [])
         .filter((p) => !p.isSelf)
-        .map((p) => ({ id: p.id, name: p.name, joined_at: p.joinedAt.toISOString(), left_at: p.leftAt?.toISOString() ?? null })),
+        .map((p) => ({ id: p.id, name: p.name, joined_at: p.joinedAt.toISOString(), left_at: p.leftAt?.toISOString() ?? null, events: eventsBy.get(p.id) ?? [] })),
       transcription: r.transcription as Record<string, unknown>,
       automatic_leave: r.automaticLeave as Record<string, unknown>,
       recording_notice: RecordingNoticeSchema.parse(r.recordingNotice),

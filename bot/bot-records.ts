@@ -4,10 +4,9 @@
  * participants, transcript segments, recordings and debug artifacts. Writes go through a
  * WriteQueue so a database outage delays them instead of losing them.
  */
-import { and, eq, isNull, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { Db } from '../lib/db/index.js';
-import { asc } from 'drizzle-orm';
-import { botParticipants, bots, botSpeakerTurns, debugArtifacts, recordings, transcriptSegments } from '../lib/db/schema.js';
+import { botParticipantEvents, botParticipants, bots, botSpeakerTurns, debugArtifacts, recordings, transcriptSegments } from '../lib/db/schema.js';
 import { newId } from '../lib/ids.js';
 import type { Logger } from '../lib/log.js';
 import type { SpeakerTurn } from './speakers/speaker-timeline.js';
@@ -99,7 +98,7 @@ export class BotRecords {
     return row?.attempts ?? 1;
   }
 
-  /** Marks who joined and who left since the last call (diff against what is stored). */
+  /** Marks who joined and who left since the last call (diff against what is stored), with an event for each. */
   syncParticipants(seen: ParticipantSeen[]): Promise<void> {
     const at = new Date();
     return this.writes.push('participants', async () => {
@@ -109,16 +108,20 @@ export class BotRecords {
           .from(botParticipants)
           .where(and(eq(botParticipants.botId, this.botId), isNull(botParticipants.leftAt)));
         const seenIds = new Set(seen.map((p) => p.platformId));
-        for (const p of present) {
-          if (!seenIds.has(p.platformId)) await tx.update(botParticipants).set({ leftAt: at }).where(eq(botParticipants.id, p.id));
+        const left = present.filter((p) => !seenIds.has(p.platformId)).map((p) => p.id);
+        if (left.length) {
+          await tx.update(botParticipants).set({ leftAt: at }).where(inArray(botParticipants.id, left));
+          await tx.insert(botParticipantEvents).values(left.map((participantId) => ({ participantId, kind: 'leave' as const, at })));
         }
         const presentIds = new Set(present.map((p) => p.platformId));
         for (const p of seen) {
           if (presentIds.has(p.platformId)) continue;
-          await tx
+          const [row] = await tx
             .insert(botParticipants)
             .values({ id: newId('par'), botId: this.botId, platformId: p.platformId, name: p.name, isSelf: p.isSelf, joinedAt: at })
-            .onConflictDoUpdate({ target: [botParticipants.botId, botParticipants.platformId], set: { leftAt: null, name: p.name } });
+            .onConflictDoUpdate({ target: [botParticipants.botId, botParticipants.platformId], set: { leftAt: null, name: p.name } })
+            .returning({ id: botParticipants.id });
+          await tx.insert(botParticipantEvents).values({ participantId: row!.id, kind: 'join', at });
         }
       });
     });
@@ -128,7 +131,14 @@ export class BotRecords {
   closeParticipants(): Promise<void> {
     const at = new Date();
     return this.writes.push('participants-close', async () => {
-      await this.db.update(botParticipants).set({ leftAt: at }).where(and(eq(botParticipants.botId, this.botId), isNull(botParticipants.leftAt)));
+      await this.db.transaction(async (tx) => {
+        const closed = await tx
+          .update(botParticipants)
+          .set({ leftAt: at })
+          .where(and(eq(botParticipants.botId, this.botId), isNull(botParticipants.leftAt)))
+          .returning({ id: botParticipants.id });
+        if (closed.length) await tx.insert(botParticipantEvents).values(closed.map((c) => ({ participantId: c.id, kind: 'leave' as const, at })));
+      });
     });
   }
 

@@ -11,6 +11,7 @@ import { CHANNELS, Notifications } from '../../lib/db/notifications.js';
 import { newId } from '../../lib/ids.js';
 import { silentLogger } from '../../lib/log.js';
 import type { StatusCode } from '../../bot/status.js';
+import { BotRecords } from '../../bot/bot-records.js';
 import { ERROR_STATUS, type ErrorCode } from '../errors.js';
 
 let api: TestApi;
@@ -85,6 +86,7 @@ describe('POST /v1/bots', () => {
       participants: [],
       transcription: { provider: 'local', language: 'en' },
       automatic_leave: { waiting_room_timeout_s: 600, everyone_left_timeout_s: 30, noone_joined_timeout_s: 600, silence_timeout_s: 900, max_duration_s: 14400 },
+      recording_notice: { enabled: true, message: null },
       metadata: {},
       recording: null,
       debug: [],
@@ -193,6 +195,9 @@ describe('POST /v1/bots', () => {
     ['join_at as a date only', { join_at: '2030-01-01' }, 'join_at'],
     ['join_at as a number', { join_at: 1893456000000 }, 'join_at'],
     ['an unknown field', { webhook_url: 'https://example.com' }, '(body)'],
+    ['a recording notice that is not a boolean switch', { recording_notice: { enabled: 'no' } }, 'recording_notice.enabled'],
+    ['an empty recording notice message', { recording_notice: { message: ' ' } }, 'recording_notice.message'],
+    ['a recording notice over 500 characters', { recording_notice: { message: 'm'.repeat(501) } }, 'recording_notice.message'],
   ])('rejects %s with 400 validation_failed', async (_name, extra, path) => {
     const res = await api.call('POST', '/v1/bots', { token: owner.access, json: { meeting_url: MEET, ...extra } });
     expectError(res, 'validation_failed');
@@ -205,6 +210,11 @@ describe('POST /v1/bots', () => {
     const bot = await createBot({ automatic_leave, transcription: { language: 'en-GB' } });
     expect(bot.automatic_leave).toEqual(automatic_leave);
     expect(bot.transcription).toEqual({ provider: 'local', language: 'en-GB' });
+  });
+
+  it('keeps a custom recording notice, or none', async () => {
+    expect((await createBot({ recording_notice: { message: 'Recording for the minutes.' } })).recording_notice).toEqual({ enabled: true, message: 'Recording for the minutes.' });
+    expect((await createBot({ recording_notice: { enabled: false } })).recording_notice).toEqual({ enabled: false, message: null });
   });
 
   it('creates nothing when the request is rejected', async () => {
@@ -306,9 +316,34 @@ describe('GET /v1/bots/:id', () => {
       ['call_ended', 'everyone_left'],
     ]);
     expect(res.body.participants).toEqual([
-      { id: expect.stringMatching(/^par_/), name: 'Ada', joined_at: '2030-01-01T10:00:01.000Z', left_at: null },
-      { id: expect.stringMatching(/^par_/), name: 'Grace', joined_at: '2030-01-01T10:00:05.000Z', left_at: '2030-01-01T10:00:09.000Z' },
+      { id: expect.stringMatching(/^par_/), name: 'Ada', joined_at: '2030-01-01T10:00:01.000Z', left_at: null, events: [] },
+      { id: expect.stringMatching(/^par_/), name: 'Grace', joined_at: '2030-01-01T10:00:05.000Z', left_at: '2030-01-01T10:00:09.000Z', events: [] },
     ]);
+  });
+
+  it('keeps every arrival and departure of the participants the bot saw', async () => {
+    const bot = await createBot();
+    const records = new BotRecords(api.services.db, bot.id, silentLogger);
+    const ada = { platformId: 'p1', name: 'Ada', isSelf: false };
+    const grace = { platformId: 'p2', name: 'Grace', isSelf: false };
+    const self = { platformId: 'me', name: 'Notula Notetaker', isSelf: true };
+    await records.syncParticipants([self, ada]);
+    await records.syncParticipants([self, ada, grace]);
+    await records.syncParticipants([self, ada]);
+    await records.syncParticipants([self, ada, grace]);
+    await records.closeParticipants();
+    await records.writes.drain(5000);
+    const res = await api.call('GET', `/v1/bots/${bot.id}`, { token: owner.access });
+    const byName = new Map(res.body.participants.map((p: { name: string }) => [p.name, p]));
+    expect([...byName.keys()].sort()).toEqual(['Ada', 'Grace']);
+    const kinds = (name: string) => (byName.get(name) as { events: { kind: string }[] }).events.map((e) => e.kind);
+    expect(kinds('Ada')).toEqual(['join', 'leave']);
+    expect(kinds('Grace')).toEqual(['join', 'leave', 'join', 'leave']);
+    const g = byName.get('Grace') as { joined_at: string; left_at: string; events: { at: string }[] };
+    expect(g.joined_at).toBe(g.events[0]!.at);
+    expect(g.left_at).toBe(g.events[3]!.at);
+    const times = g.events.map((e) => Date.parse(e.at));
+    expect([...times].sort((a, b) => a - b)).toEqual(times);
   });
 
   it("answers another workspace's bot exactly like a missing one", async () => {

@@ -175,6 +175,18 @@ export const transcriptSegments = pgTable(
   (t) => [uniqueIndex('transcript_segments_bot_seq_key').on(t.botId, t.seq)],
 );
 
+/** Every arrival and departure of a participant (a participant can leave and come back). */
+export const botParticipantEvents = pgTable(
+  'bot_participant_events',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    participantId: text('participant_id').notNull().references(() => botParticipants.id, { onDelete: 'cascade' }),
+    kind: text('kind', { enum: ['join', 'leave'] }).notNull(),
+    at: tstz('at').notNull(),
+  },
+  (t) => [index('bot_participant_events_participant_idx').on(t.participantId, t.id)],
+);
+
 /** Who spoke when, on the recording's clock, from the platform's active-speaker signal. */
 export const botSpeakerTurns = pgTable(
   'bot_speaker_turns',
