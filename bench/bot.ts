@@ -11,109 +11,50 @@
  * - the delay from the end of each spoken line to its transcript segment being stored;
  * - speaker attribution: the share of correctly recognised words given the right speaker.
  *
- * Options: `--headless` (no Xvfb), `--gap-ms N` (pause between lines, default 1200).
+ * Options: `--headless` (no Xvfb), `--gap-ms N` (pause between lines, default 1200),
+ * `--speakers N` (voices, default 3).
  */
 import { execFile } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
-import { sql } from 'drizzle-orm';
 import { PocketsphinxTranscriber } from '../bot/transcribe/pocketsphinx.js';
 import { loadConfig } from '../lib/config.js';
 import { projectPath } from '../lib/paths.js';
-import { attributionAccuracy, wordErrorRate } from '../lib/wer.js';
-import { startTestNotula, waitForBot } from '../test/harness/notula.js';
-import { cloneTestDatabase, startTestPostgres } from '../test/harness/postgres.js';
-import { BENCHMARK_SCRIPT, synthesizeSpeech } from '../test/harness/speech.js';
-import { startMeetReplica } from '../test/replicas/meet/server.js';
-import { launchParticipants, type Participant } from '../test/replicas/participant.js';
-import { BOT_GROUPS, classifyBotProcesses, ProcSampler } from './proc-sampler.js';
-import { percentile, printTable } from './report.js';
+import { wordErrorRate } from '../lib/wer.js';
+import { analyseTranscript, benchScript, endMeeting, round, runScriptedMeeting, startBenchEnv, statusAt } from './meeting-run.js';
+import { BOT_KINDS, botGroups, classifyBotProcesses, ProcSampler } from './proc-sampler.js';
+import { printTable } from './report.js';
 
 const execFileP = promisify(execFile);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const { values: args } = parseArgs({
-  options: { headless: { type: 'boolean', default: false }, 'gap-ms': { type: 'string', default: '1200' } },
+  options: {
+    headless: { type: 'boolean', default: false },
+    'gap-ms': { type: 'string', default: '1200' },
+    speakers: { type: 'string', default: '3' },
+  },
 });
-const gapMs = Number(args['gap-ms']);
 
 async function main() {
   const config = loadConfig({ NODE_ENV: 'test' });
-  const lines = await Promise.all(BENCHMARK_SCRIPT.map(async (l) => ({ ...l, ...(await synthesizeSpeech(l.text)) })));
-  const scriptText = BENCHMARK_SCRIPT.map((l) => l.text).join(' ');
-  const spokenMs = lines.reduce((s, l) => s + l.durationMs, 0);
-
-  const server = await startTestPostgres('bench');
-  const database = await cloneTestDatabase(server.adminUrl);
-  const replica = await startMeetReplica();
-  const people = await launchParticipants();
-  const notula = await startTestNotula(
-    { BOT_HOST_OVERRIDES: replica.hostOverride, BOT_HEADLESS: String(args.headless) },
-    { database },
-  );
-  const sampler = new ProcSampler(classifyBotProcesses).total('bot total', BOT_GROUPS);
+  const lines = await benchScript(Number(args.speakers));
+  const scriptText = lines.map((l) => l.text).join(' ');
+  const env = await startBenchEnv({ headless: args.headless, concurrency: 1 });
+  const sampler = new ProcSampler(classifyBotProcesses);
   sampler.start();
   try {
-    const code = 'bnc-hmrk-bot';
-    replica.createMeeting(code, { lobby: true, toolbar: '2026', postJoinModal: 'recording-notice' });
-    const speakers = new Map<string, Participant>();
-    for (const name of new Set(BENCHMARK_SCRIPT.map((l) => l.speaker))) speakers.set(name, await people.join(replica.origin, code, name));
-
-    // Due two seconds from now, so the worker's pick-up is part of the measured latency.
-    const joinAt = new Date(Date.now() + 2000);
-    const created = await notula.api('POST', '/v1/bots', {
-      meeting_url: replica.meetingUrl(code),
-      bot_name: 'Notula Bench',
-      join_at: joinAt.toISOString(),
-      automatic_leave: { everyone_left_timeout_s: 2 },
-    });
-    if (created.status !== 201) throw new Error(`POST /v1/bots → ${created.status} ${JSON.stringify(created.body)}`);
-    const botId = created.body.id as string;
-    sampler.mark('created');
-
-    await replica.waitForKnock(code, 60_000);
-    const lobby = await waitForBot(notula, botId, (b) => b.status.code === 'in_waiting_room', 30_000);
-    await sleep(1000);
-    const admittedAt = Date.now();
-    replica.admit(code, 'Notula Bench');
-    const recording = await waitForBot(notula, botId, (b) => b.status.code === 'in_call_recording', 30_000);
-    sampler.mark('in call');
-    const firstSpeaker = speakers.values().next().value!;
-    await firstSpeaker.waitForPeers(speakers.size, 15_000);
-
-    const spoken: { startedAt: number; endedAt: number }[] = [];
-    for (const line of lines) {
-      spoken.push(await speakers.get(line.speaker)!.speak(line.path));
-      await sleep(gapMs);
-    }
-    await sleep(2000);
+    sampler.mark('start');
+    const run = await runScriptedMeeting(env, { code: 'bnc-hmrk-bot', lines, gapMs: Number(args['gap-ms']), botName: 'Notula Bench', onInCall: () => sampler.mark('in call') });
     sampler.mark('spoken');
-    const callMs = Date.now() - Date.parse(atCode(recording, 'in_call_recording'));
-    for (const p of speakers.values()) await p.leave();
-    const done = await waitForBot(notula, botId, (b) => b.status.code === 'done' || b.status.code === 'fatal', 120_000);
+    const groups = botGroups(run.botId);
+    const bot = await endMeeting(env, run);
     sampler.stop();
-    if (done.status.code !== 'done') throw new Error(`bot ended ${done.status.code}/${done.status.sub_code}`);
+    const callMs = sampler.elapsed('in call', 'spoken');
+    const analysis = await analyseTranscript(env, run, lines);
 
-    // Segments and when they were stored.
-    const rows = (
-      await database.db.execute(
-        sql`select speaker, text, start_ms, end_ms, extract(epoch from created_at) * 1000 as stored_at from transcript_segments where bot_id = ${botId} order by seq`,
-      )
-    ).rows as { speaker: string | null; text: string; start_ms: number; end_ms: number; stored_at: string }[];
-    const segments = rows.map((r) => ({ text: r.text, storedAt: Number(r.stored_at) }));
-    const delays = spoken.map((s, i) => {
-      const until = spoken[i + 1]?.startedAt ?? s.endedAt + 15_000;
-      const mine = segments.filter((g) => g.storedAt > s.startedAt && g.storedAt <= until);
-      return mine.length ? Math.max(...mine.map((g) => g.storedAt)) - s.endedAt : null;
-    });
-    const measured = delays.filter((d): d is number => d !== null);
-
-    const liveWer = wordErrorRate(scriptText, segments.map((s) => s.text).join(' '));
-    const attribution = attributionAccuracy(BENCHMARK_SCRIPT, rows);
-
-    const res = await fetch(`${notula.url}/v1/bots/${botId}/recording`, { headers: { authorization: `Bearer ${notula.key}` } });
-    const recFile = path.join(notula.dataDir, 'bench-recording.ogg');
+    const res = await fetch(`${env.notula.url}/v1/bots/${run.botId}/recording`, { headers: { authorization: `Bearer ${env.notula.key}` } });
+    const recFile = path.join(env.notula.dataDir, 'bench-recording.ogg');
     await writeFile(recFile, Buffer.from(await res.arrayBuffer()));
     const { stdout } = await execFileP('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', recFile]);
     const transcriber = new PocketsphinxTranscriber({ modelDir: config.POCKETSPHINX_MODEL_DIR });
@@ -123,53 +64,58 @@ async function main() {
     const sourceWer = wordErrorRate(scriptText, sourceText.join(' '));
 
     const cpu = sampler.cpuBetween('in call', 'spoken');
-    const joinCpu = sampler.cpuBetween('created', 'in call');
+    const joinCpu = sampler.cpuBetween('start', 'in call');
     const peaks = sampler.peaks();
-    const perMin = (s: number) => (s / callMs) * 60_000;
-    const groups = [...BOT_GROUPS, 'xvfb'];
-    const botCpu = BOT_GROUPS.reduce((s, g) => s + (cpu.get(g) ?? 0), 0);
+    const perMin = (s: number) => round((s / callMs) * 60_000);
+    const sum = (m: Map<string, number>, gs: string[]) => gs.reduce((t, g) => t + (m.get(g) ?? 0), 0);
+    const kinds = Object.fromEntries(BOT_KINDS.map((k, i) => [k, groups[i]!]));
 
     const result = {
       bench: 'bot',
       at: new Date().toISOString(),
       node: process.version,
       headless: args.headless,
-      script: { lines: lines.length, words: liveWer.referenceWords, spoken_s: spokenMs / 1000, gap_ms: gapMs },
+      script: { lines: lines.length, speakers: Number(args.speakers), words: wordErrorRate(scriptText, '').referenceWords, spoken_s: lines.reduce((s, l) => s + l.durationMs, 0) / 1000, gap_ms: Number(args['gap-ms']) },
       join: {
-        due_to_waiting_room_ms: Date.parse(atCode(lobby, 'in_waiting_room')) - joinAt.getTime(),
-        admitted_to_recording_ms: Date.parse(atCode(recording, 'in_call_recording')) - admittedAt,
+        due_to_waiting_room_ms: statusAt(bot, 'in_waiting_room') - run.joinAt,
+        admitted_to_recording_ms: statusAt(bot, 'in_call_recording') - run.admittedAt,
       },
-      call_s: callMs / 1000,
-      recording_s: Number(stdout),
-      cpu_s_per_min: Object.fromEntries(groups.map((g) => [g, round(perMin(cpu.get(g) ?? 0))]).concat([['bot total', round(perMin(botCpu))]])),
-      join_cpu_s: round(BOT_GROUPS.reduce((s, g) => s + (joinCpu.get(g) ?? 0), 0)),
-      peak_mb: Object.fromEntries([...groups, 'bot total'].map((g) => [g, { rss: round(peaks.get(g)?.peakRssMb ?? 0), pss: round(peaks.get(g)?.peakPssMb ?? 0), processes: peaks.get(g)?.peakProcesses ?? 0 }])),
-      attribution: { accuracy_pct: round(attribution.accuracy * 100), matched_words: attribution.matchedWords, unattributed: attribution.unattributed },
-      wer: { live: round(liveWer.wer * 100), recording_file: round(fileWer.wer * 100), source_wav_file: round(sourceWer.wer * 100) },
-      segment_delay_ms: {
-        p50: round(percentile(measured, 50)),
-        p95: round(percentile(measured, 95)),
-        max: round(Math.max(...measured)),
-        lines_without_segment: delays.length - measured.length,
-        each: delays.map((d) => (d === null ? null : Math.round(d))),
+      call_s: round(callMs / 1000),
+      in_call_s: round((statusAt(bot, 'call_ended') - statusAt(bot, 'in_call_recording')) / 1000),
+      recording_s: round(Number(stdout)),
+      cpu_s_per_min: {
+        ...Object.fromEntries(Object.entries(kinds).map(([k, g]) => [k, perMin(cpu.get(g) ?? 0)])),
+        xvfb: perMin(cpu.get('xvfb') ?? 0),
+        bot: perMin(sum(cpu, groups)),
       },
+      join_cpu_s: round(sum(joinCpu, groups)),
+      peak_mb: {
+        ...Object.fromEntries(Object.entries(kinds).map(([k, g]) => [k, { rss: round(peaks.get(g)?.peakRssMb ?? 0), pss: round(peaks.get(g)?.peakPssMb ?? 0) }])),
+        bot: { rss: round(sampler.peakOf(groups).rssMb), pss: round(sampler.peakOf(groups).pssMb) },
+      },
+      wer: { live: analysis.werPct, recording_file: round(fileWer.wer * 100), source_wav_file: round(sourceWer.wer * 100) },
+      attribution: { accuracy_pct: analysis.attributionPct, matched_words: analysis.matchedWords, unattributed: analysis.unattributed },
+      segment_delay_ms: { p50: analysis.delayP50, p95: analysis.delayP95, each: analysis.delaysMs },
     };
 
     printTable('bench:bot — one Meet bot, ~60 s of speech', [
       ['due → in_waiting_room', `${result.join.due_to_waiting_room_ms} ms`],
       ['admitted → in_call_recording', `${result.join.admitted_to_recording_ms} ms`],
-      ...groups.map((g): [string, string] => [`CPU ${g}`, `${result.cpu_s_per_min[g]} s/min`]),
-      ['CPU bot total (in call)', `${result.cpu_s_per_min['bot total']} s/min`],
+      ...Object.keys(kinds).map((k): [string, string] => [`CPU ${k}`, `${result.cpu_s_per_min[k as keyof typeof result.cpu_s_per_min]} s/min`]),
+      ['CPU bot (in call)', `${result.cpu_s_per_min.bot} s/min  (xvfb, shared: ${result.cpu_s_per_min.xvfb} s/min)`],
       ['CPU bot while joining', `${result.join_cpu_s} s`],
-      ...groups.map((g): [string, string] => [`peak ${g}`, `RSS ${result.peak_mb[g]!.rss} MB, PSS ${result.peak_mb[g]!.pss} MB (${result.peak_mb[g]!.processes} procs)`]),
-      ['peak bot total', `RSS ${result.peak_mb['bot total']!.rss} MB, PSS ${result.peak_mb['bot total']!.pss} MB`],
-      ['speaker attribution', `${result.attribution.accuracy_pct} % of ${attribution.matchedWords} words`],
+      ...Object.keys(kinds).map((k): [string, string] => {
+        const p = result.peak_mb[k as keyof typeof result.peak_mb];
+        return [`peak ${k}`, `RSS ${p.rss} MB, PSS ${p.pss} MB`];
+      }),
+      ['peak bot', `RSS ${result.peak_mb.bot.rss} MB, PSS ${result.peak_mb.bot.pss} MB`],
       ['WER live', `${result.wer.live} %`],
       ['WER recording from file', `${result.wer.recording_file} %`],
       ['WER source WAVs from file', `${result.wer.source_wav_file} %`],
+      ['speaker attribution', `${result.attribution.accuracy_pct} % of ${result.attribution.matched_words} words`],
       ['line end → segment stored p50', `${result.segment_delay_ms.p50} ms`],
       ['line end → segment stored p95', `${result.segment_delay_ms.p95} ms`],
-      ['recording / call', `${result.recording_s.toFixed(1)} s / ${result.call_s.toFixed(1)} s`],
+      ['recording / call', `${result.recording_s} s / ${result.in_call_s} s`],
     ]);
     console.log(JSON.stringify(result));
     const dir = projectPath('bench', 'results');
@@ -177,21 +123,9 @@ async function main() {
     await writeFile(path.join(dir, `bot-${result.at.replace(/[:.]/g, '-')}.json`), JSON.stringify(result, null, 2) + '\n');
   } finally {
     sampler.stop();
-    await notula.stop();
-    await people.close();
-    await replica.close();
-    await database.drop();
-    await server.stop();
+    await env.stop();
   }
 }
-
-function atCode(bot: { status_history: { code: string; at: string }[] }, code: string): string {
-  const h = bot.status_history.find((e) => e.code === code);
-  if (!h) throw new Error(`no ${code} in the status history`);
-  return h.at;
-}
-
-const round = (n: number) => Math.round(n * 10) / 10;
 
 main().then(
   () => process.exit(0),

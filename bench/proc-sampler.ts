@@ -53,20 +53,17 @@ function pssKb(pid: number): number {
   }
 }
 
-export interface GroupStats {
-  cpuS: number;
-  peakRssMb: number;
-  peakPssMb: number;
-  peakProcesses: number;
+interface Sample {
+  at: number;
+  byGroup: Map<string, { rssKb: number; pssKb: number; procs: number }>;
 }
 
 export class ProcSampler {
   #timer: NodeJS.Timeout | undefined;
-  /** pid → [group, last ticks] */
+  /** pid → its group and last CPU reading */
   #seen = new Map<number, { group: string; ticks: number }>();
-  #peak = new Map<string, { rssKb: number; pssKb: number; procs: number }>();
-  #marks = new Map<string, Map<string, number>>();
-  #totals = new Map<string, string[]>();
+  #samples: Sample[] = [];
+  #marks = new Map<string, { at: number; cpu: Map<string, number> }>();
 
   constructor(
     private readonly classify: Classify,
@@ -80,36 +77,71 @@ export class ProcSampler {
   }
 
   stop(): void {
+    if (!this.#timer) return;
     clearInterval(this.#timer);
+    this.#timer = undefined;
     this.sample();
   }
 
   /** Takes a reading now and stores the cumulative CPU per group under `name`. */
   mark(name: string): void {
     this.sample();
-    this.#marks.set(name, this.cpuByGroup());
+    this.#marks.set(name, { at: Date.now(), cpu: this.cpuByGroup() });
+  }
+
+  #mark(name: string) {
+    const m = this.#marks.get(name);
+    if (!m) throw new Error(`unknown mark ${name}`);
+    return m;
+  }
+
+  /** Wall-clock ms between two marks. */
+  elapsed(from: string, to: string): number {
+    return this.#mark(to).at - this.#mark(from).at;
   }
 
   /** CPU-seconds per group between two marks. */
   cpuBetween(from: string, to: string): Map<string, number> {
-    const a = this.#marks.get(from);
-    const b = this.#marks.get(to);
-    if (!a || !b) throw new Error(`unknown mark ${a ? to : from}`);
+    const a = this.#mark(from).cpu;
     const out = new Map<string, number>();
-    for (const [g, v] of b) out.set(g, v - (a.get(g) ?? 0));
+    for (const [g, v] of this.#mark(to).cpu) out.set(g, v - (a.get(g) ?? 0));
     return out;
   }
 
-  peaks(): Map<string, { peakRssMb: number; peakPssMb: number; peakProcesses: number }> {
-    const out = new Map<string, { peakRssMb: number; peakPssMb: number; peakProcesses: number }>();
-    for (const [g, p] of this.#peak) out.set(g, { peakRssMb: p.rssKb / 1024, peakPssMb: p.pssKb / 1024, peakProcesses: p.procs });
-    return out;
-  }
-
+  /** Cumulative CPU-seconds per group so far (a process that exited keeps its last reading). */
   cpuByGroup(): Map<string, number> {
     const out = new Map<string, number>();
     for (const { group, ticks } of this.#seen.values()) out.set(group, (out.get(group) ?? 0) + ticks / TICKS_PER_S);
     return out;
+  }
+
+  /** Peak memory of each group on its own. */
+  peaks(): Map<string, { peakRssMb: number; peakPssMb: number; peakProcesses: number }> {
+    const out = new Map<string, { peakRssMb: number; peakPssMb: number; peakProcesses: number }>();
+    for (const { byGroup } of this.#samples) {
+      for (const [g, v] of byGroup) {
+        const p = out.get(g) ?? { peakRssMb: 0, peakPssMb: 0, peakProcesses: 0 };
+        out.set(g, { peakRssMb: Math.max(p.peakRssMb, v.rssKb / 1024), peakPssMb: Math.max(p.peakPssMb, v.pssKb / 1024), peakProcesses: Math.max(p.peakProcesses, v.procs) });
+      }
+    }
+    return out;
+  }
+
+  /** Peak of the sum of several groups at the same reading (not the sum of their peaks). */
+  peakOf(groups: readonly string[]): { rssMb: number; pssMb: number } {
+    let rss = 0;
+    let pss = 0;
+    for (const { byGroup } of this.#samples) {
+      let r = 0;
+      let q = 0;
+      for (const g of groups) {
+        r += byGroup.get(g)?.rssKb ?? 0;
+        q += byGroup.get(g)?.pssKb ?? 0;
+      }
+      rss = Math.max(rss, r);
+      pss = Math.max(pss, q);
+    }
+    return { rssMb: rss / 1024, pssMb: pss / 1024 };
   }
 
   sample(): void {
@@ -120,7 +152,7 @@ export class ProcSampler {
       const p = readProc(pid);
       if (p) all.set(pid, p);
     }
-    const now = new Map<string, { rssKb: number; pssKb: number; procs: number }>();
+    const byGroup: Sample['byGroup'] = new Map();
     for (const p of all.values()) {
       const ancestors: ProcInfo[] = [];
       let cur = all.get(p.ppid);
@@ -134,52 +166,37 @@ export class ProcSampler {
       const group = this.classify(p, ancestors);
       if (!group) continue;
       this.#seen.set(p.pid, { group, ticks: p.ticks });
-      const g = now.get(group) ?? { rssKb: 0, pssKb: 0, procs: 0 };
+      const g = byGroup.get(group) ?? { rssKb: 0, pssKb: 0, procs: 0 };
       g.rssKb += p.rssKb;
       g.pssKb += pssKb(p.pid);
       g.procs += 1;
-      now.set(group, g);
+      byGroup.set(group, g);
     }
-    for (const [group, g] of now) {
-      const peak = this.#peak.get(group) ?? { rssKb: 0, pssKb: 0, procs: 0 };
-      this.#peak.set(group, { rssKb: Math.max(peak.rssKb, g.rssKb), pssKb: Math.max(peak.pssKb, g.pssKb), procs: Math.max(peak.procs, g.procs) });
-    }
-    // The sum over a set of groups peaks together, not as the sum of the groups' peaks.
-    for (const [name, members] of this.#totals) {
-      let rss = 0;
-      let pss = 0;
-      let procs = 0;
-      for (const m of members) {
-        const g = now.get(m);
-        if (g) {
-          rss += g.rssKb;
-          pss += g.pssKb;
-          procs += g.procs;
-        }
-      }
-      const peak = this.#peak.get(name) ?? { rssKb: 0, pssKb: 0, procs: 0 };
-      this.#peak.set(name, { rssKb: Math.max(peak.rssKb, rss), pssKb: Math.max(peak.pssKb, pss), procs: Math.max(peak.procs, procs) });
-    }
-  }
-
-  /** Tracks the simultaneous peak memory of several groups together under `name`. */
-  total(name: string, groups: string[]): this {
-    this.#totals.set(name, groups);
-    return this;
+    this.#samples.push({ at: Date.now(), byGroup });
   }
 }
 
-/** Groups for a process tree holding bots, test participants, Xvfb and Postgres. */
+const BOT_ID = /(?:^|\0)NOTULA_BOT_ID=([^\0]+)/;
+
+/**
+ * Groups for a process tree holding bots, test participants, Xvfb and Postgres. A bot's
+ * processes carry NOTULA_BOT_ID in their environment (bot/run-bot.ts): its browser tree,
+ * ffmpeg and the STT engine become `bot <id> chromium|ffmpeg|stt`.
+ */
 export const classifyBotProcesses: Classify = (p, ancestors) => {
   const top = ancestors[0] ?? p;
+  const bot = BOT_ID.exec(p.env)?.[1] ?? BOT_ID.exec(top.env)?.[1];
+  if (bot) {
+    const kind = top.comm === 'ffmpeg' ? 'ffmpeg' : top.comm.startsWith('chrom') ? 'chromium' : 'stt';
+    return `bot ${bot} ${kind}`;
+  }
   if (top.comm === 'Xvfb') return 'xvfb';
   if (top.comm === 'postgres') return 'postgres';
-  if (top.comm === 'ffmpeg') return 'bot ffmpeg';
-  if (top.comm === 'sh' || top.comm === 'cat' || top.comm.startsWith('pocketsphinx')) return 'bot stt';
-  if (top.comm === 'chromium' || top.comm.startsWith('chrom')) {
-    return top.env.includes('PULSE_SINK=') ? 'bot chromium' : 'participants';
-  }
+  if (top.comm.startsWith('chrom')) return 'participants';
   return 'other';
 };
 
-export const BOT_GROUPS = ['bot chromium', 'bot ffmpeg', 'bot stt'];
+export const BOT_KINDS = ['chromium', 'ffmpeg', 'stt'] as const;
+
+/** The groups of one bot. */
+export const botGroups = (botId: string) => BOT_KINDS.map((k) => `bot ${botId} ${k}`);

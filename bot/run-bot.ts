@@ -161,6 +161,11 @@ class BotRun {
     }
   }
 
+  /** Environment that marks the bot's processes (browser, ffmpeg, STT) as its own: `ps e`, accounting. */
+  processLabel(): Record<string, string> {
+    return { NOTULA_BOT_ID: this.row.id };
+  }
+
   // ---- join --------------------------------------------------------------------------
 
   ctx(): PlatformContext {
@@ -183,7 +188,7 @@ class BotRun {
       headless: config.BOT_HEADLESS,
       sandbox: config.BOT_CHROMIUM_SANDBOX,
       display: this.rt.display,
-      env: this.sink!.env,
+      env: { ...this.sink!.env, ...this.processLabel() },
     });
     const url = applyHostOverride(this.adapter!.navigationUrl(this.meeting), config.BOT_HOST_OVERRIDES);
     const joinDeadline = AbortSignal.timeout(config.BOT_JOIN_TIMEOUT_S * 1000);
@@ -358,7 +363,7 @@ class BotRun {
     const partDir = path.join(botSpool, `part-${String(existing.length + 1).padStart(4, '0')}`);
     await mkdir(partDir, { recursive: true });
     try {
-      this.capture = await startCapture({ source: this.sink!.monitor, env: this.sink!.env, partDir, log: this.log });
+      this.capture = await startCapture({ source: this.sink!.monitor, env: { ...this.sink!.env, ...this.processLabel() }, partDir, log: this.log });
     } catch (err) {
       this.log.error({ err }, 'capture did not start');
       throw Object.assign(new Error(`capture failed: ${(err as Error).message}`), { subCode: 'capture_failed' });
@@ -378,7 +383,7 @@ class BotRun {
   startTranscription(capture: AudioCapture): void {
     const transcriber = this.rt.transcriberFor(this.row);
     const settings = this.row.transcription as { language?: string };
-    this.live = transcriber.startLive({ language: settings.language ?? 'en', log: this.log });
+    this.live = transcriber.startLive({ language: settings.language ?? 'en', log: this.log, env: this.processLabel() });
     this.live.onUtterance((u) => void this.storeUtterance(u));
     this.live.onError((err) => {
       this.liveFailed = true;

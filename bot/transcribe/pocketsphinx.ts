@@ -139,11 +139,11 @@ export class PocketsphinxTranscriber implements Transcriber {
     ];
   }
 
-  startLive(opts: { language: string; log: Logger }): LiveTranscription {
+  startLive(opts: { language: string; log: Logger; env?: Record<string, string> }): LiveTranscription {
     if (!/^en\b/i.test(opts.language)) {
       opts.log.warn({ language: opts.language }, 'pocketsphinx only has an English model; transcribing as English');
     }
-    return new SphinxSession(this, this.opts, opts.log);
+    return new SphinxSession(this, this.opts, opts.log, opts.env);
   }
 
   async transcribeFile(file: string): Promise<Utterance[]> {
@@ -197,6 +197,7 @@ class SphinxSession implements LiveTranscription {
     private readonly transcriber: PocketsphinxTranscriber,
     private readonly opts: PocketsphinxOptions,
     private readonly log: Logger | undefined,
+    private readonly env: Record<string, string> = {},
   ) {
     this.spawnDecoder();
   }
@@ -209,6 +210,7 @@ class SphinxSession implements LiveTranscription {
     const bin = this.opts.bin ?? 'pocketsphinx_continuous';
     const child = spawn('sh', ['-c', `cat | exec "$0" -infile /dev/stdin "$@"`, bin, ...this.transcriber.decoderArgs()], {
       stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, ...this.env },
       detached: true, // own process group: sh, cat and the decoder are killed together
     });
     let stderr = '';

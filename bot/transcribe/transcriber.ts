@@ -39,7 +39,8 @@ export interface LiveTranscription {
 
 export interface Transcriber {
   readonly name: string;
-  startLive(opts: { language: string; log: Logger }): LiveTranscription;
+  /** `env`: extra environment for engine processes (the runner labels them with NOTULA_BOT_ID). */
+  startLive(opts: { language: string; log: Logger; env?: Record<string, string> }): LiveTranscription;
   /** Transcribes any audio file ffmpeg can read. */
   transcribeFile(path: string): Promise<Utterance[]>;
 }

@@ -1,0 +1,162 @@
+/**
+ * `npm run bench:concurrency -- --bots N[,M,…]`: N bots at once, each in its own meeting on
+ * the local Meet replica with `--speakers` festival voices reading the benchmark script at
+ * the same time. For each N (a fresh Notula each time) it prints, per bot and overall: WER,
+ * speaker attribution, CPU-seconds per minute and peak memory of the bot's processes, and
+ * the line end → segment stored delay; then a summary across the Ns that marks which N keep
+ * every bot's WER within 2 points of the lone bot (N=1 must be in the list for that).
+ *
+ * The test participants run on the same two cores (one headless Chromium, a page per
+ * voice): their CPU is reported apart, and it is part of what the bots compete with.
+ *
+ * Options: `--bots 1,2,4` (default 1), `--speakers 2`, `--gap-ms 1200`, `--headless`.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { projectPath } from '../lib/paths.js';
+import { analyseTranscript, benchScript, endMeeting, round, runScriptedMeeting, startBenchEnv, statusAt, type TranscriptAnalysis } from './meeting-run.js';
+import { botGroups, classifyBotProcesses, ProcSampler } from './proc-sampler.js';
+import { printTable } from './report.js';
+
+const { values: args } = parseArgs({
+  options: {
+    bots: { type: 'string', default: '1' },
+    speakers: { type: 'string', default: '2' },
+    'gap-ms': { type: 'string', default: '1200' },
+    headless: { type: 'boolean', default: false },
+  },
+});
+
+interface BotResult extends TranscriptAnalysis {
+  bot: number;
+  joinMs: number;
+  cpuSPerMin: number;
+  peakRssMb: number;
+  peakPssMb: number;
+}
+
+interface RoundResult {
+  bots: number;
+  perBot: BotResult[];
+  totals: { botsCpuSPerMin: number; participantsCpuSPerMin: number; otherCpuSPerMin: number; nodeCpuSPerMin: number; botsPeakRssMb: number; botsPeakPssMb: number; wallS: number };
+}
+
+async function runRound(n: number): Promise<RoundResult> {
+  const lines = await benchScript(Number(args.speakers));
+  const env = await startBenchEnv({ headless: args.headless, concurrency: n });
+  const sampler = new ProcSampler(classifyBotProcesses);
+  sampler.start();
+  const nodeStart = process.cpuUsage();
+  try {
+    sampler.mark('start');
+    const runs = await Promise.all(
+      Array.from({ length: n }, (_, i) =>
+        runScriptedMeeting(env, {
+          code: `cnc-${String.fromCharCode(97 + (i % 26))}bot-${String.fromCharCode(97 + Math.floor(i / 26))}aa`,
+          lines,
+          gapMs: Number(args['gap-ms']),
+          botName: `Notula Bench ${i + 1}`,
+          onInCall: () => sampler.mark(`in call ${i}`),
+        }).then((run) => {
+          sampler.mark(`spoken ${i}`);
+          return run;
+        }),
+      ),
+    );
+    sampler.mark('end');
+    const nodeCpu = process.cpuUsage(nodeStart);
+    const bots = await Promise.all(runs.map((r) => endMeeting(env, r)));
+    sampler.stop();
+    const allGroups = runs.flatMap((r) => botGroups(r.botId));
+    const perBot: BotResult[] = [];
+    for (const [i, run] of runs.entries()) {
+      const groups = botGroups(run.botId);
+      const cpu = sampler.cpuBetween(`in call ${i}`, `spoken ${i}`);
+      const ms = sampler.elapsed(`in call ${i}`, `spoken ${i}`);
+      const peak = sampler.peakOf(groups);
+      perBot.push({
+        bot: i + 1,
+        joinMs: statusAt(bots[i], 'in_waiting_room') - run.joinAt,
+        cpuSPerMin: round((groups.reduce((s, g) => s + (cpu.get(g) ?? 0), 0) / ms) * 60_000),
+        peakRssMb: round(peak.rssMb),
+        peakPssMb: round(peak.pssMb),
+        ...(await analyseTranscript(env, run, lines)),
+      });
+    }
+    const cpu = sampler.cpuBetween('start', 'end');
+    const wallMs = sampler.elapsed('start', 'end');
+    const perMin = (s: number) => round((s / wallMs) * 60_000);
+    const sumOf = (pred: (g: string) => boolean) => [...cpu].filter(([g]) => pred(g)).reduce((s, [, v]) => s + v, 0);
+    const peak = sampler.peakOf(allGroups);
+    return {
+      bots: n,
+      perBot,
+      totals: {
+        botsCpuSPerMin: perMin(sumOf((g) => g.startsWith('bot '))),
+        participantsCpuSPerMin: perMin(sumOf((g) => g === 'participants')),
+        otherCpuSPerMin: perMin(sumOf((g) => !g.startsWith('bot ') && g !== 'participants')),
+        nodeCpuSPerMin: perMin((nodeCpu.user + nodeCpu.system) / 1e6),
+        botsPeakRssMb: round(peak.rssMb),
+        botsPeakPssMb: round(peak.pssMb),
+        wallS: round(wallMs / 1000),
+      },
+    };
+  } finally {
+    sampler.stop();
+    await env.stop();
+  }
+}
+
+async function main() {
+  const ns = args.bots.split(',').map((s) => Number(s.trim()));
+  if (ns.some((n) => !Number.isInteger(n) || n < 1 || n > 32)) throw new Error('--bots takes numbers from 1 to 32, e.g. --bots 1,2,4');
+  const rounds: RoundResult[] = [];
+  for (const n of ns) {
+    const r = await runRound(n);
+    rounds.push(r);
+    printTable(`bench:concurrency — ${n} bot(s) at once`, [
+      ...r.perBot.map((b): [string, string] => [
+        `bot ${b.bot}`,
+        `WER ${b.werPct} %, attribution ${b.attributionPct} %, CPU ${b.cpuSPerMin} s/min, peak PSS ${b.peakPssMb} MB (RSS ${b.peakRssMb}), segment delay p50 ${b.delayP50} / p95 ${b.delayP95} ms, due → lobby ${b.joinMs} ms`,
+      ]),
+      ['all bots', `CPU ${r.totals.botsCpuSPerMin} s/min, peak PSS ${r.totals.botsPeakPssMb} MB (RSS ${r.totals.botsPeakRssMb})`],
+      ['test participants', `CPU ${r.totals.participantsCpuSPerMin} s/min`],
+      ['Notula process (API, workers, this bench)', `CPU ${r.totals.nodeCpuSPerMin} s/min; Xvfb, Postgres: ${r.totals.otherCpuSPerMin} s/min`],
+    ]);
+  }
+  const lone = rounds.find((r) => r.bots === 1);
+  const loneWer = lone ? Math.max(...lone.perBot.map((b) => b.werPct)) : null;
+  const summary = rounds.map((r) => {
+    const worst = Math.max(...r.perBot.map((b) => b.werPct));
+    return {
+      bots: r.bots,
+      worst_wer_pct: worst,
+      mean_wer_pct: round(r.perBot.reduce((s, b) => s + b.werPct, 0) / r.perBot.length),
+      min_attribution_pct: Math.min(...r.perBot.map((b) => b.attributionPct)),
+      cpu_s_per_min_per_bot: round(r.totals.botsCpuSPerMin / r.bots),
+      worst_delay_p95_ms: Math.max(...r.perBot.map((b) => b.delayP95)),
+      within_2_points_of_lone: loneWer === null ? null : worst <= loneWer + 2,
+    };
+  });
+  printTable(
+    'bench:concurrency — summary',
+    summary.map((s): [string, string] => [
+      `${s.bots} bot(s)`,
+      `worst WER ${s.worst_wer_pct} % (mean ${s.mean_wer_pct}), min attribution ${s.min_attribution_pct} %, CPU/bot ${s.cpu_s_per_min_per_bot} s/min, worst p95 delay ${s.worst_delay_p95_ms} ms${s.within_2_points_of_lone === null ? '' : s.within_2_points_of_lone ? '  ✓ within 2 points of a lone bot' : '  ✗ WER worse by more than 2 points'}`,
+    ]),
+  );
+  const result = { bench: 'concurrency', at: new Date().toISOString(), node: process.version, headless: args.headless, speakers: Number(args.speakers), summary, rounds };
+  console.log(JSON.stringify(result));
+  const dir = projectPath('bench', 'results');
+  await mkdir(dir, { recursive: true });
+  await writeFile(path.join(dir, `concurrency-${result.at.replace(/[:.]/g, '-')}.json`), JSON.stringify(result, null, 2) + '\n');
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
