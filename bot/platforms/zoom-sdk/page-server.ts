@@ -159,6 +159,7 @@ export class ZoomSdkPageServer {
     if (pathname === '/left') return send(200, 'text/html; charset=utf-8', LEFT_HTML, noStore);
     if (pathname === '/bridge.js') return send(200, 'text/javascript; charset=utf-8', ZOOM_SDK_BRIDGE, noStore);
     if (pathname.startsWith('/sdk/')) return this.sendAsset(pathname.slice('/sdk/'.length), req, res, send);
+    if (pathname === '/favicon.ico') return send(204, 'image/x-icon', '');
     return send(404, 'text/plain; charset=utf-8', 'not found\n');
   }
 

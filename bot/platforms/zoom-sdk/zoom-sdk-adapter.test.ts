@@ -194,7 +194,7 @@ describe('ZoomSdkAdapter with a stand-in ZoomMtg', () => {
     [3712, 'Signature is invalid.', 'sign_in_required', /signature is invalid/],
     [4004, 'meeting ended', 'meeting_ended', /has ended/],
     [4012, 'anonymous join error', 'sign_in_required', /OBF or ZAK/],
-  ] as const)('maps join error %i to %s', async (errorCode, errorMessage, subCode, reason) => {
+  ] as const)('maps join error %i (%s) to %s', async (errorCode, errorMessage, subCode, reason) => {
     const { mn, ctx } = await openBot((n) => `https://zoom.us/j/${n}`);
     const joining = adapter.join(ctx);
     await fake.waitForJoin(mn);
@@ -251,3 +251,39 @@ describe('ZoomSdkAdapter with a stand-in ZoomMtg', () => {
     }
   });
 });
+
+describe('the installed @zoom/meetingsdk on the page server', () => {
+  it('loads from node_modules (scripts, vendor globals, wasm) cross-origin isolated, and the bridge gets it ready', async () => {
+    const real = new ZoomSdkAdapter({ sdkKey: SDK_KEY, sdkSecret: SDK_SECRET });
+    const context = await browser.newContext({ locale: 'en-US' });
+    contexts.push(context);
+    const page = await context.newPage();
+    const failed: string[] = [];
+    const wasm: string[] = [];
+    page.on('response', (r) => {
+      if (r.status() >= 400) failed.push(`${r.status()} ${r.url()}`);
+      if (r.url().endsWith('.wasm')) wasm.push(new URL(r.url()).pathname);
+    });
+    page.on('pageerror', (e) => failed.push(`page error: ${e.message}`));
+    try {
+      await page.goto(await real.navigationUrl(parseOk('https://zoom.us/j/81234567899')));
+      await page.waitForFunction(() => (window as any).__notulaZoomState?.phase !== 'loading', undefined, { timeout: 30_000 });
+      const state = await readState(page);
+      expect(state).toMatchObject({ phase: 'ready', isolated: true, error: null, notes: [] });
+      expect(await page.evaluate(() => typeof (window as any).ZoomMtg.sendChat)).toBe('function');
+      // preLoadWasm fetched the SDK's WebAssembly from our server, multithreaded builds included (SharedArrayBuffer).
+      await expect.poll(() => wasm.length, { timeout: 15_000 }).toBeGreaterThan(0);
+      expect(wasm.every((p) => p.startsWith('/sdk/lib/av/'))).toBe(true);
+      expect(failed).toEqual([]);
+    } finally {
+      await real.close();
+    }
+  }, 60_000);
+});
+
+function parseOk(link: string) {
+  const parsed = parseMeetingUrl(link);
+  if (!parsed.ok) throw new Error(parsed.reason);
+  return parsed.meeting;
+}
+
