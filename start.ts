@@ -17,6 +17,8 @@ import { ChromiumLauncher, type BrowserLauncher } from './bot/browser.js';
 import { ensureDisplay, type DisplayHandle } from './bot/display/xvfb.js';
 import { InProcessLauncher } from './bot/launcher.js';
 import { MeetAdapter } from './bot/platforms/meet/meet-adapter.js';
+import type { SdkAssets } from './bot/platforms/zoom-sdk/page-server.js';
+import { ZoomSdkAdapter } from './bot/platforms/zoom-sdk/zoom-sdk-adapter.js';
 import { PocketsphinxTranscriber } from './bot/transcribe/pocketsphinx.js';
 import type { Config } from './lib/config.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './lib/db/embedded.js';
@@ -41,6 +43,8 @@ export interface StartOptions {
   log?: Logger;
   /** Replaces Chromium (tests of the runner without a browser). */
   browsers?: BrowserLauncher;
+  /** Test hook: where the Zoom Meeting SDK's scripts come from (a stand-in ZoomMtg); the installed @zoom/meetingsdk by default. */
+  zoomSdkAssets?: SdkAssets;
 }
 
 export interface Notula {
@@ -111,10 +115,15 @@ export async function startNotula(opts: StartOptions): Promise<Notula> {
   // --- bot workers
   let pool: BotWorkerPool | undefined;
   let display: DisplayHandle | undefined;
+  let zoomSdk: ZoomSdkAdapter | undefined;
   if (roles.has('bot')) {
     const pulse = await ensurePulseAudio({ runtimeDir: config.BOT_PULSE_RUNTIME_DIR, log });
     if (!config.BOT_HEADLESS) display = await ensureDisplay({ display: config.BOT_DISPLAY, log });
     const transcriber = new PocketsphinxTranscriber({ modelDir: config.POCKETSPHINX_MODEL_DIR });
+    // With Meeting SDK credentials, Zoom bots join through the official SDK.
+    if (config.ZOOM_SDK_KEY && config.ZOOM_SDK_SECRET) {
+      zoomSdk = new ZoomSdkAdapter({ sdkKey: config.ZOOM_SDK_KEY, sdkSecret: config.ZOOM_SDK_SECRET, log, ...(opts.zoomSdkAssets ? { assets: opts.zoomSdkAssets } : {}) });
+    }
     const launcher = new InProcessLauncher({
       config,
       db: database.db,
@@ -124,7 +133,7 @@ export async function startNotula(opts: StartOptions): Promise<Notula> {
       pulse,
       display: display?.display,
       browsers: opts.browsers ?? new ChromiumLauncher(),
-      adapters: { google_meet: new MeetAdapter() },
+      adapters: { google_meet: new MeetAdapter(), ...(zoomSdk ? { zoom: zoomSdk } : {}) },
       notifications,
       workerId: `${process.pid}-${randomUUID().slice(0, 8)}`,
       spoolDir: path.join(dataDir, 'spool'),
@@ -143,6 +152,8 @@ export async function startNotula(opts: StartOptions): Promise<Notula> {
       if (server) await new Promise<void>((resolve) => server!.close(() => resolve()));
       // 3. Bots stop taking work, leave their calls and keep what they recorded (their jobs retry later).
       await pool?.stop(config.SHUTDOWN_GRACE_S * 1000);
+      // 3b. Then the Meeting SDK page those bots were on.
+      await zoomSdk?.close();
       // 4. The scheduler's sweeps finish their pass.
       await sweeper?.stop();
       // 5. Queue and notifications, then the pool, then the embedded server.

@@ -18,6 +18,12 @@ describe('applyHostOverride', () => {
     expect(applyHostOverride(from, overrides)).toBe(to);
   });
 
+  it('never rewrites an address, such as the bot process\'s own Zoom Meeting SDK page', () => {
+    const all = new Map([...overrides, ['127.0.0.1', 'http://127.0.0.1:9999'], ['0.0.1', 'http://127.0.0.1:9998'], ['0.1', 'http://127.0.0.1:9997']]);
+    expect(applyHostOverride('http://127.0.0.1:40123/meeting', all)).toBe('http://127.0.0.1:40123/meeting');
+    expect(applyHostOverride('http://[::1]:40123/meeting', all)).toBe('http://[::1]:40123/meeting');
+  });
+
   it('leaves URLs alone without overrides', () => {
     expect(applyHostOverride('https://meet.google.com/abc-defg-hij', new Map())).toBe('https://meet.google.com/abc-defg-hij');
   });

@@ -190,7 +190,7 @@ class BotRun {
       display: this.rt.display,
       env: { ...this.sink!.env, ...this.processLabel() },
     });
-    const url = applyHostOverride(this.adapter!.navigationUrl(this.meeting), config.BOT_HOST_OVERRIDES);
+    const url = applyHostOverride(await this.adapter!.navigationUrl(this.meeting), config.BOT_HOST_OVERRIDES);
     const joinDeadline = AbortSignal.timeout(config.BOT_JOIN_TIMEOUT_S * 1000);
     const signal = AbortSignal.any([this.stop.signal, joinDeadline]);
     try {

@@ -25,6 +25,9 @@ describe('loadConfig', () => {
     [{ BOT_HOST_OVERRIDES: 'meet.google.com' }, 'BOT_HOST_OVERRIDES'],
     [{ NODE_ENV: 'production', PUBLIC_URL: 'https://n.example.com' }, 'ENCRYPTION_KEY'],
     [{ NODE_ENV: 'production', ENCRYPTION_KEY: 'x' }, 'PUBLIC_URL'],
+    [{ ZOOM_SDK_KEY: 'client-id' }, 'ZOOM_SDK_SECRET'],
+    [{ ZOOM_SDK_SECRET: 'client-secret' }, 'ZOOM_SDK_KEY'],
+    [{ ZOOM_SDK_KEY: '   ', ZOOM_SDK_SECRET: 'client-secret' }, 'ZOOM_SDK_KEY'],
   ])('fails naming the variable for %j', (env, name) => {
     expect(() => loadConfig(env)).toThrow(new RegExp(`${name}:`));
   });
@@ -33,6 +36,12 @@ describe('loadConfig', () => {
     const c = loadConfig({ BOT_HOST_OVERRIDES: 'meet.google.com=http://127.0.0.1:9101/, zoom.us=http://127.0.0.1:9103' });
     expect(c.BOT_HOST_OVERRIDES.get('meet.google.com')).toBe('http://127.0.0.1:9101');
     expect(c.BOT_HOST_OVERRIDES.get('zoom.us')).toBe('http://127.0.0.1:9103');
+  });
+
+  it('takes the Zoom Meeting SDK credentials as a pair, and neither by default', () => {
+    expect(loadConfig({}).ZOOM_SDK_KEY).toBeUndefined();
+    const c = loadConfig({ ZOOM_SDK_KEY: 'client-id', ZOOM_SDK_SECRET: 'client-secret' });
+    expect([c.ZOOM_SDK_KEY, c.ZOOM_SDK_SECRET]).toEqual(['client-id', 'client-secret']);
   });
 
   it('refuses the test hook in production', () => {

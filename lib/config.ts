@@ -103,6 +103,10 @@ export const ConfigSchema = z
     WEBHOOKS_ALLOW_PRIVATE: boolEnv(false),
     /** Seconds the process waits for bots to leave and finalize on shutdown. */
     SHUTDOWN_GRACE_S: z.coerce.number().int().min(1).default(60),
+    /** Zoom Meeting SDK key: with it, Zoom bots join through the official Meeting SDK (for current "General" Marketplace apps this is the app's Client ID). */
+    ZOOM_SDK_KEY: z.string().trim().min(1).optional(),
+    /** Zoom Meeting SDK secret, signs the SDK's join JWT (for current "General" apps: the app's Client Secret). Set both or neither. */
+    ZOOM_SDK_SECRET: z.string().trim().min(1).optional(),
   })
   .superRefine((c, ctx) => {
     if (c.NODE_ENV === 'production' && !c.ENCRYPTION_KEY) {
@@ -113,6 +117,10 @@ export const ConfigSchema = z
     }
     if (c.NODE_ENV === 'production' && c.BOT_HOST_OVERRIDES.size > 0) {
       ctx.addIssue({ code: 'custom', path: ['BOT_HOST_OVERRIDES'], message: 'is a test hook and must not be set in production' });
+    }
+    if (Boolean(c.ZOOM_SDK_KEY) !== Boolean(c.ZOOM_SDK_SECRET)) {
+      const missing = c.ZOOM_SDK_KEY ? 'ZOOM_SDK_SECRET' : 'ZOOM_SDK_KEY';
+      ctx.addIssue({ code: 'custom', path: [missing], message: 'set ZOOM_SDK_KEY and ZOOM_SDK_SECRET together, or neither' });
     }
   })
   .transform((c) => ({ ...c, PUBLIC_URL: (c.PUBLIC_URL ?? `http://localhost:${c.PORT}`).replace(/\/+$/, '') }));

@@ -44,8 +44,12 @@ export interface Observation {
 
 export interface PlatformAdapter {
   readonly platform: Platform;
-  /** The real URL the browser opens (BOT_HOST_OVERRIDES is applied by the caller). */
-  navigationUrl(meeting: MeetingRef): string;
+  /**
+   * The URL the browser opens: the platform's real URL (BOT_HOST_OVERRIDES is applied by the
+   * caller), or a page the bot process serves itself on 127.0.0.1 (the Zoom Meeting SDK), which
+   * is why it may be async.
+   */
+  navigationUrl(meeting: MeetingRef): string | Promise<string>;
   /** Walks the pre-join flow until the join request is sent (or fails). */
   join(ctx: PlatformContext): Promise<JoinOutcome>;
   /** Reads the page once; cheap enough to call every few hundred milliseconds. */

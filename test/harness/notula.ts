@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../lib/config.js';
 import { createLogger } from '../../lib/log.js';
-import { ROLES, startNotula, type Notula } from '../../start.js';
+import { ROLES, startNotula, type Notula, type StartOptions } from '../../start.js';
 import type { TestDatabase } from './postgres.js';
 
 export interface TestNotula {
@@ -21,7 +21,10 @@ export interface TestNotula {
   stop(): Promise<void>;
 }
 
-export async function startTestNotula(env: Record<string, string> = {}, opts: { database?: TestDatabase } = {}): Promise<TestNotula> {
+export async function startTestNotula(
+  env: Record<string, string> = {},
+  opts: { database?: TestDatabase; start?: Pick<StartOptions, 'browsers' | 'zoomSdkAssets'> } = {},
+): Promise<TestNotula> {
   // db.ts needs the vitest runner; benchmarks pass their own database.
   const database = opts.database ?? (await (await import('./db.js')).createTestDatabase());
   const dataDir = await mkdtemp(path.join(tmpdir(), 'notula-e2e-'));
@@ -35,7 +38,7 @@ export async function startTestNotula(env: Record<string, string> = {}, opts: { 
     LOG_LEVEL: process.env.NOTULA_TEST_LOG ?? 'silent',
     ...env,
   });
-  const notula = await startNotula({ config, roles: new Set(ROLES), log: createLogger(config.LOG_LEVEL) });
+  const notula = await startNotula({ config, roles: new Set(ROLES), log: createLogger(config.LOG_LEVEL), ...opts.start });
   const url = notula.url!;
   const raw = async (method: string, p: string, body?: unknown, token?: string) => {
     const res = await fetch(url + p, {
