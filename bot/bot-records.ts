@@ -2,11 +2,13 @@
  * What a running bot writes to the database: status transitions (checked against the state
  * machine in SQL, so two writers can't race a bot into an impossible state), heartbeats,
  * participants, transcript segments, recordings and debug artifacts. Writes go through a
- * WriteQueue so a database outage delays them instead of losing them.
+ * WriteQueue so a database outage delays them instead of losing them. Each write that the
+ * live stream or webhooks report appends its event (lib/events.ts) in the same transaction.
  */
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { Db } from '../lib/db/index.js';
 import { botParticipants, bots, debugArtifacts, recordings, transcriptSegments } from '../lib/db/schema.js';
+import { emitBotEvent, emitBotEvents, statusData, type BotEventInput, type ParticipantData, type SegmentData } from '../lib/events.js';
 import { newId } from '../lib/ids.js';
 import type { Logger } from '../lib/log.js';
 import { canTransition, STATUS_CODES, type StatusCode, type SubCode } from './status.js';
@@ -53,7 +55,8 @@ export class BotRecords {
     const from = allowedFrom(to);
     return this.writes
       .push(`status ${to}`, async () => {
-        const res = await this.db.execute(sql`
+        await this.db.transaction(async (tx) => {
+          const res = await tx.execute<{ status: string; sub_code: string | null; status_message: string | null; status_updated_at: Date }>(sql`
           with upd as (
             update bots set
               status = ${to},
@@ -64,12 +67,24 @@ export class BotRecords {
               recording_started_at = case when ${to} = 'in_call_recording' then coalesce(recording_started_at, now()) else recording_started_at end,
               ended_at = case when ${to} in ('call_ended', 'fatal') then coalesce(ended_at, now()) else ended_at end
             where id = ${this.botId} and status in ${from}
-            returning id
+            returning id, status, sub_code, status_message, status_updated_at
+          ), history as (
+            insert into bot_status_events (bot_id, code, sub_code, message)
+            select id, ${to}, ${opts.subCode ?? null}, ${opts.message ?? null} from upd
           )
-          insert into bot_status_events (bot_id, code, sub_code, message)
-          select id, ${to}, ${opts.subCode ?? null}, ${opts.message ?? null} from upd
-          returning id`);
-        applied = (res.rowCount ?? 0) > 0;
+          select status, sub_code, status_message, status_updated_at from upd`);
+          const row = res.rows[0];
+          applied = row !== undefined;
+          if (!row) return;
+          const out: BotEventInput[] = [
+            { type: 'bot.status_change', data: statusData(this.botId, { code: row.status, subCode: row.sub_code, message: row.status_message, updatedAt: new Date(row.status_updated_at) }) },
+          ];
+          if (to === 'done') {
+            const [count] = await tx.select({ n: sql<number>`count(*)::int` }).from(transcriptSegments).where(eq(transcriptSegments.botId, this.botId));
+            out.push({ type: 'transcript.done', data: { bot_id: this.botId, segment_count: count?.n ?? 0, transcript_path: `/v1/bots/${this.botId}/transcript` } });
+          }
+          await emitBotEvents(tx, this.botId, out);
+        });
       })
       .then(() => applied);
   }
@@ -106,17 +121,23 @@ export class BotRecords {
           .from(botParticipants)
           .where(and(eq(botParticipants.botId, this.botId), isNull(botParticipants.leftAt)));
         const seenIds = new Set(seen.map((p) => p.platformId));
+        const out: BotEventInput[] = [];
         for (const p of present) {
-          if (!seenIds.has(p.platformId)) await tx.update(botParticipants).set({ leftAt: at }).where(eq(botParticipants.id, p.id));
+          if (seenIds.has(p.platformId)) continue;
+          const [left] = await tx.update(botParticipants).set({ leftAt: at }).where(eq(botParticipants.id, p.id)).returning();
+          if (left && !left.isSelf) out.push({ type: 'participant.leave', data: { bot_id: this.botId, participant: participantData(left) } });
         }
         const presentIds = new Set(present.map((p) => p.platformId));
         for (const p of seen) {
           if (presentIds.has(p.platformId)) continue;
-          await tx
+          const [joined] = await tx
             .insert(botParticipants)
             .values({ id: newId('par'), botId: this.botId, platformId: p.platformId, name: p.name, isSelf: p.isSelf, joinedAt: at })
-            .onConflictDoUpdate({ target: [botParticipants.botId, botParticipants.platformId], set: { leftAt: null, name: p.name } });
+            .onConflictDoUpdate({ target: [botParticipants.botId, botParticipants.platformId], set: { leftAt: null, name: p.name } })
+            .returning();
+          if (joined && !joined.isSelf) out.push({ type: 'participant.join', data: { bot_id: this.botId, participant: participantData(joined) } });
         }
+        await emitBotEvents(tx, this.botId, out);
       });
     });
   }
@@ -125,7 +146,18 @@ export class BotRecords {
   closeParticipants(): Promise<void> {
     const at = new Date();
     return this.writes.push('participants-close', async () => {
-      await this.db.update(botParticipants).set({ leftAt: at }).where(and(eq(botParticipants.botId, this.botId), isNull(botParticipants.leftAt)));
+      await this.db.transaction(async (tx) => {
+        const left = await tx
+          .update(botParticipants)
+          .set({ leftAt: at })
+          .where(and(eq(botParticipants.botId, this.botId), isNull(botParticipants.leftAt)))
+          .returning();
+        await emitBotEvents(
+          tx,
+          this.botId,
+          left.filter((p) => !p.isSelf).map((p) => ({ type: 'participant.leave' as const, data: { bot_id: this.botId, participant: participantData(p) } })),
+        );
+      });
     });
   }
 
@@ -139,10 +171,15 @@ export class BotRecords {
 
   addSegment(s: SegmentInput): Promise<void> {
     return this.writes.push(`segment ${s.seq}`, async () => {
-      await this.db
-        .insert(transcriptSegments)
-        .values({ botId: this.botId, seq: s.seq, speaker: s.speaker, startMs: s.startMs, endMs: s.endMs, text: s.text, words: s.words })
-        .onConflictDoNothing();
+      await this.db.transaction(async (tx) => {
+        const inserted = await tx
+          .insert(transcriptSegments)
+          .values({ botId: this.botId, seq: s.seq, speaker: s.speaker, startMs: s.startMs, endMs: s.endMs, text: s.text, words: s.words })
+          .onConflictDoNothing()
+          .returning({ id: transcriptSegments.id });
+        // A retried write that had already committed inserts nothing, and must not repeat its event.
+        if (inserted.length > 0) await emitBotEvent(tx, this.botId, 'transcript.segment', { bot_id: this.botId, segment: segmentData(s) });
+      });
     });
   }
 
@@ -151,18 +188,21 @@ export class BotRecords {
     return this.writes.push('segments-replace', async () => {
       await this.db.transaction(async (tx) => {
         await tx.delete(transcriptSegments).where(eq(transcriptSegments.botId, this.botId));
-        if (utterances.length === 0) return;
-        await tx.insert(transcriptSegments).values(
-          utterances.map((u, seq) => ({
-            botId: this.botId,
-            seq,
-            speaker: null,
-            startMs: u.startMs,
-            endMs: u.endMs,
-            text: u.text,
-            words: u.words.map((w) => ({ text: w.text, start_ms: w.startMs, end_ms: w.endMs })),
-          })),
-        );
+        const segments: SegmentInput[] = utterances.map((u, seq) => ({
+          seq,
+          speaker: null,
+          startMs: u.startMs,
+          endMs: u.endMs,
+          text: u.text,
+          words: u.words.map((w) => ({ text: w.text, start_ms: w.startMs, end_ms: w.endMs })),
+        }));
+        if (segments.length > 0) {
+          await tx.insert(transcriptSegments).values(segments.map((s) => ({ botId: this.botId, ...s })));
+        }
+        await emitBotEvents(tx, this.botId, [
+          { type: 'transcript.reset', data: { bot_id: this.botId, reason: 'the transcript was redone from the recording' } },
+          ...segments.map((s) => ({ type: 'transcript.segment' as const, data: { bot_id: this.botId, segment: segmentData(s) } })),
+        ]);
       });
     });
   }
@@ -178,10 +218,17 @@ export class BotRecords {
 
   recordingFinished(r: { status: 'ready' | 'failed'; storageKey?: string; contentType?: string; durationMs?: number; sizeBytes?: number }): Promise<void> {
     return this.writes.push('recording-finished', async () => {
-      await this.db
-        .insert(recordings)
-        .values({ botId: this.botId, startedAt: new Date(), finalizedAt: new Date(), ...r })
-        .onConflictDoUpdate({ target: recordings.botId, set: { ...r, finalizedAt: new Date() } });
+      await this.db.transaction(async (tx) => {
+        await tx
+          .insert(recordings)
+          .values({ botId: this.botId, startedAt: new Date(), finalizedAt: new Date(), ...r })
+          .onConflictDoUpdate({ target: recordings.botId, set: { ...r, finalizedAt: new Date() } });
+        await emitBotEvent(tx, this.botId, 'recording.done', {
+          bot_id: this.botId,
+          recording: { status: r.status, content_type: r.contentType ?? null, duration_ms: r.durationMs ?? null, size_bytes: r.sizeBytes ?? null },
+          recording_path: r.status === 'ready' ? `/v1/bots/${this.botId}/recording` : null,
+        });
+      });
     });
   }
 
@@ -191,3 +238,12 @@ export class BotRecords {
     });
   }
 }
+
+const participantData = (p: typeof botParticipants.$inferSelect): ParticipantData => ({
+  id: p.id,
+  name: p.name,
+  joined_at: p.joinedAt.toISOString(),
+  left_at: p.leftAt?.toISOString() ?? null,
+});
+
+const segmentData = (s: SegmentInput): SegmentData => ({ seq: s.seq, speaker: s.speaker, start_ms: s.startMs, end_ms: s.endMs, text: s.text, words: s.words });
