@@ -1,7 +1,9 @@
 /**
- * Outbound webhooks in the scheduler role: the fan-out (events → deliveries) and
- * WEBHOOK_CONCURRENCY pg-boss workers running one attempt each. pg-boss's own stop (in the
- * ordered shutdown) waits for attempts in flight.
+ * Outbound webhooks in the scheduler role: the fan-out (events → deliveries) and a pool
+ * running up to WEBHOOK_CONCURRENCY attempts at once. The pool fetches `webhook.deliver`
+ * jobs itself (pg-boss's `work` waits a whole polling interval after every job, which would
+ * cap a worker at one delivery per interval): it refills as soon as an attempt ends, wakes
+ * when the fan-out queues new deliveries, and polls for due retries otherwise.
  */
 import type PgBoss from 'pg-boss';
 import { HttpWebhookSender, type WebhookSender } from '../api/webhooks/http-sender.js';
@@ -49,17 +51,9 @@ export async function startWebhookDelivery(opts: {
     retry: opts.retry ?? retryPolicyFrom(config),
     log,
   };
-  const workerIds: string[] = [];
-  for (let i = 0; i < config.WEBHOOK_CONCURRENCY; i++) {
-    workerIds.push(
-      await boss.work<unknown>(QUEUES.webhookDeliver.name, { batchSize: 1, pollingIntervalSeconds: config.WEBHOOK_POLL_INTERVAL_MS / 1000 }, async ([job]) => {
-        if (job) await deliverWebhook(deps, job);
-      }),
-    );
-  }
-  queue.wakers.push(() => {
-    for (const id of workerIds) boss.notifyWorker(id);
-  });
+  const pool = new DeliveryPool(boss, (job) => deliverWebhook(deps, job), { concurrency: config.WEBHOOK_CONCURRENCY, pollIntervalMs: config.WEBHOOK_POLL_INTERVAL_MS, log });
+  queue.wakers.push(() => pool.kick());
+  pool.start();
   const fanout = new WebhookFanout(opts.database, queue, opts.notifications, log, { pollIntervalMs: Math.max(1000, config.WEBHOOK_POLL_INTERVAL_MS) });
   fanout.start();
   return {
@@ -67,7 +61,81 @@ export async function startWebhookDelivery(opts: {
     fanout,
     async stop() {
       await fanout.stop();
-      for (const id of workerIds) await boss.offWork({ id }).catch(() => undefined);
+      await pool.stop();
     },
   };
+}
+
+class DeliveryPool {
+  #active = 0;
+  #inflight = new Set<Promise<void>>();
+  #fetching = false;
+  #again = false;
+  #stopping = false;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly boss: PgBoss,
+    private readonly handle: (job: PgBoss.Job<unknown>) => Promise<unknown>,
+    private readonly opts: { concurrency: number; pollIntervalMs: number; log: Logger },
+  ) {}
+
+  start(): void {
+    this.#timer = setInterval(() => this.kick(), this.opts.pollIntervalMs);
+    this.kick();
+  }
+
+  kick(): void {
+    if (this.#stopping) return;
+    if (this.#fetching) {
+      this.#again = true;
+      return;
+    }
+    this.#fetching = true;
+    void this.#fill()
+      .catch((err) => this.opts.log.warn({ err }, 'fetching webhook jobs failed'))
+      .finally(() => {
+        this.#fetching = false;
+        if (this.#again) {
+          this.#again = false;
+          this.kick();
+        }
+      });
+  }
+
+  async #fill(): Promise<void> {
+    while (!this.#stopping) {
+      const room = this.opts.concurrency - this.#active;
+      if (room <= 0) return;
+      const jobs = await this.boss.fetch<unknown>(QUEUES.webhookDeliver.name, { batchSize: room });
+      if (!jobs?.length) return;
+      for (const job of jobs) {
+        this.#active += 1;
+        const run = this.#run(job).finally(() => {
+          this.#active -= 1;
+          this.#inflight.delete(run);
+          this.kick();
+        });
+        this.#inflight.add(run);
+      }
+    }
+  }
+
+  async #run(job: PgBoss.Job<unknown>): Promise<void> {
+    try {
+      await this.handle(job);
+      await this.boss.complete(QUEUES.webhookDeliver.name, job.id);
+    } catch (err) {
+      // The database failed mid-attempt: pg-boss runs the same job again after its retry delay.
+      this.opts.log.warn({ err, jobId: job.id }, 'webhook attempt failed to run; pg-boss retries it');
+      await this.boss.fail(QUEUES.webhookDeliver.name, job.id, { error: (err as Error).message }).catch(() => undefined);
+    }
+  }
+
+  /** Stops fetching and waits for the attempts in flight (each ends within WEBHOOK_TIMEOUT_MS). */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    clearInterval(this.#timer);
+    await Promise.allSettled([...this.#inflight]);
+  }
 }
