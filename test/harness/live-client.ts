@@ -16,7 +16,7 @@ export interface LiveConnectOptions {
   token?: string;
   /** Subprotocols offered (the browser way to authenticate). */
   protocols?: string[];
-  since?: number;
+  since?: number | string;
 }
 
 export class LiveClient {
@@ -32,7 +32,7 @@ export class LiveClient {
     });
   }
 
-  static url(base: string, botId: string, since?: number): string {
+  static url(base: string, botId: string, since?: number | string): string {
     return `${base.replace(/^http/, 'ws')}/v1/bots/${botId}/live${since !== undefined ? `?since=${since}` : ''}`;
   }
 
