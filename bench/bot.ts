@@ -8,7 +8,8 @@
  *   Chromium, ffmpeg, pocketsphinx; the shared Xvfb apart);
  * - WER of the live transcript, of the recording transcribed from file, and of the source
  *   WAVs transcribed from file (the engine's own floor);
- * - the delay from the end of each spoken line to its transcript segment being stored.
+ * - the delay from the end of each spoken line to its transcript segment being stored, and
+ *   to its arrival on a WebSocket client of GET /v1/bots/:id/live (the live-stream latency).
  *
  * Options: `--headless` (no Xvfb), `--gap-ms N` (pause between lines, default 1200).
  */
@@ -21,6 +22,7 @@ import { PocketsphinxTranscriber } from '../bot/transcribe/pocketsphinx.js';
 import { loadConfig } from '../lib/config.js';
 import { projectPath } from '../lib/paths.js';
 import { wordErrorRate } from '../lib/wer.js';
+import { LiveClient } from '../test/harness/live-client.js';
 import { startTestNotula, waitForBot } from '../test/harness/notula.js';
 import { cloneTestDatabase, startTestPostgres } from '../test/harness/postgres.js';
 import { BENCHMARK_SCRIPT, synthesizeSpeech } from '../test/harness/speech.js';
@@ -70,6 +72,8 @@ async function main() {
     if (created.status !== 201) throw new Error(`POST /v1/bots → ${created.status} ${JSON.stringify(created.body)}`);
     const botId = created.body.id as string;
     sampler.mark('created');
+    // A live-stream client follows the bot from the start, like a UI would.
+    const stream = await LiveClient.connect(notula.url, botId, { token: notula.key });
 
     await replica.waitForKnock(code, 60_000);
     const lobby = await waitForBot(notula, botId, (b) => b.status.code === 'in_waiting_room', 30_000);
@@ -93,20 +97,32 @@ async function main() {
     const done = await waitForBot(notula, botId, (b) => b.status.code === 'done' || b.status.code === 'fatal', 120_000);
     sampler.stop();
     if (done.status.code !== 'done') throw new Error(`bot ended ${done.status.code}/${done.status.sub_code}`);
+    const closed = await Promise.race([stream.closed, sleep(15_000).then(() => null)]);
+    if (!closed || closed.code !== 1000) throw new Error(`the live stream did not end with the bot: ${JSON.stringify(closed)}`);
 
     // Segments and when they were stored.
     const rows = (
       await database.db.execute(
-        sql`select text, start_ms, end_ms, extract(epoch from created_at) * 1000 as stored_at from transcript_segments where bot_id = ${botId} order by seq`,
+        sql`select seq, text, start_ms, end_ms, extract(epoch from created_at) * 1000 as stored_at from transcript_segments where bot_id = ${botId} order by seq`,
       )
-    ).rows as { text: string; start_ms: number; end_ms: number; stored_at: string }[];
-    const segments = rows.map((r) => ({ text: r.text, storedAt: Number(r.stored_at) }));
+    ).rows as { seq: number; text: string; start_ms: number; end_ms: number; stored_at: string }[];
+    const arrivals = new Map(stream.events.filter((e) => e.type === 'transcript.segment').map((e) => [e.data.segment.seq as number, e.receivedAt]));
+    const segments = rows.map((r) => ({ text: r.text, storedAt: Number(r.stored_at), arrivedAt: arrivals.get(r.seq) }));
+    if (segments.some((g) => g.arrivedAt === undefined)) throw new Error('a stored segment never reached the live stream');
     const delays = spoken.map((s, i) => {
       const until = spoken[i + 1]?.startedAt ?? s.endedAt + 15_000;
       const mine = segments.filter((g) => g.storedAt > s.startedAt && g.storedAt <= until);
       return mine.length ? Math.max(...mine.map((g) => g.storedAt)) - s.endedAt : null;
     });
     const measured = delays.filter((d): d is number => d !== null);
+    // The same lines, until the last of their segments arrived on the WebSocket.
+    const wsDelays = spoken.map((s, i) => {
+      const until = spoken[i + 1]?.startedAt ?? s.endedAt + 15_000;
+      const mine = segments.filter((g) => g.storedAt > s.startedAt && g.storedAt <= until);
+      return mine.length ? Math.max(...mine.map((g) => g.arrivedAt!)) - s.endedAt : null;
+    });
+    const wsMeasured = wsDelays.filter((d): d is number => d !== null);
+    const storedToSocket = segments.map((g) => g.arrivedAt! - g.storedAt);
 
     const liveWer = wordErrorRate(scriptText, segments.map((s) => s.text).join(' '));
 
@@ -150,6 +166,15 @@ async function main() {
         lines_without_segment: delays.length - measured.length,
         each: delays.map((d) => (d === null ? null : Math.round(d))),
       },
+      live_stream_delay_ms: {
+        p50: round(percentile(wsMeasured, 50)),
+        p95: round(percentile(wsMeasured, 95)),
+        max: round(Math.max(...wsMeasured)),
+        lines_without_segment: wsDelays.length - wsMeasured.length,
+        each: wsDelays.map((d) => (d === null ? null : Math.round(d))),
+        stored_to_socket_p50: round(percentile(storedToSocket, 50)),
+        stored_to_socket_p95: round(percentile(storedToSocket, 95)),
+      },
     };
 
     printTable('bench:bot — one Meet bot, ~60 s of speech', [
@@ -165,6 +190,9 @@ async function main() {
       ['WER source WAVs from file', `${result.wer.source_wav_file} %`],
       ['line end → segment stored p50', `${result.segment_delay_ms.p50} ms`],
       ['line end → segment stored p95', `${result.segment_delay_ms.p95} ms`],
+      ['line end → segment on WebSocket p50', `${result.live_stream_delay_ms.p50} ms`],
+      ['line end → segment on WebSocket p95', `${result.live_stream_delay_ms.p95} ms`],
+      ['segment stored → on WebSocket p50 / p95', `${result.live_stream_delay_ms.stored_to_socket_p50} / ${result.live_stream_delay_ms.stored_to_socket_p95} ms`],
       ['recording / call', `${result.recording_s.toFixed(1)} s / ${result.call_s.toFixed(1)} s`],
     ]);
     console.log(JSON.stringify(result));

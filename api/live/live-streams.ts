@@ -141,7 +141,7 @@ class BotStream {
       this.#dispose();
     });
     this.#timers.push(setInterval(() => this.#ping(), this.settings.pingIntervalMs));
-    this.#timers.push(setInterval(() => this.wake(), this.settings.pollIntervalMs ?? 2000));
+    this.#timers.push(setInterval(() => this.wake(), this.settings.pollIntervalMs ?? 5000));
     this.wake();
   }
 
