@@ -28,6 +28,8 @@ export function createApp(services: Services) {
   const nodeWs = createNodeWebSocket({ app });
   // Only our subprotocol is ever echoed; `bearer.<token>` (the credential) never is.
   nodeWs.wss.options.handleProtocols = (protocols: Set<string>) => (protocols.has(LIVE_SUBPROTOCOL) ? LIVE_SUBPROTOCOL : false);
+  // Clients have nothing to say on the live stream; refuse large frames instead of buffering 100 MiB (ws's default).
+  nodeWs.wss.options.maxPayload = 4096;
 
   app.use(
     requestId({

@@ -68,6 +68,7 @@ const FINALIZING = ['recording', 'finalizing'];
 export class LiveStreams {
   #byBot = new Map<string, Set<BotStream>>();
   #unsubscribe: () => void;
+  #closing = false;
 
   constructor(
     private readonly db: Db,
@@ -82,6 +83,10 @@ export class LiveStreams {
 
   /** Starts streaming a bot's events after `since` on an open socket. */
   open(socket: WebSocket, botId: string, since: number): void {
+    if (this.#closing) {
+      socket.close(LIVE_CLOSE.shutdown, 'server shutting down');
+      return;
+    }
     const stream = new BotStream(this.db, socket, botId, since, this.settings, this.log.child({ botId, live: true }), () => {
       const set = this.#byBot.get(botId);
       set?.delete(stream);
@@ -99,6 +104,7 @@ export class LiveStreams {
 
   /** Shutdown: closes every socket with 1001 and waits (up to timeoutMs) for them to go. */
   async closeAll(timeoutMs = 2000): Promise<void> {
+    this.#closing = true;
     this.#unsubscribe();
     const all = [...this.#byBot.values()].flatMap((set) => [...set]);
     await Promise.all(all.map((s) => s.shutdown(timeoutMs)));

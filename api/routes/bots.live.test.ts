@@ -265,11 +265,20 @@ describe('GET /v1/bots/:id/live', () => {
     await client.close();
   }, 20_000);
 
-  it('shutdown closes every stream with 1001', async () => {
+  it('closes a socket that sends a large frame (clients have nothing to send) with 1009', async () => {
+    const bot = await newBot();
+    const client = await LiveClient.connect(base, bot.id, { token: bot.key });
+    client.ws.send('x'.repeat(10_000));
+    expect((await client.closed).code).toBe(1009);
+  });
+
+  it('shutdown closes every stream with 1001, and refuses new ones', async () => {
     const bot = await newBot();
     const client = await LiveClient.connect(base, bot.id, { token: bot.key });
     await client.waitFor((e) => e.length === 1);
     await api.live.closeAll();
     expect(await client.closed).toEqual({ code: 1001, reason: 'server shutting down' });
+    const late = await LiveClient.connect(base, bot.id, { token: bot.key });
+    expect(await late.closed).toEqual({ code: 1001, reason: 'server shutting down' });
   });
 });
