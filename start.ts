@@ -9,6 +9,7 @@ import path from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import type PgBoss from 'pg-boss';
 import { createApp } from './api/app.js';
+import { LiveStreams, liveSettingsFrom } from './api/live/live-streams.js';
 import { MemoryRateLimiter } from './api/auth/rate-limit.js';
 import { TokenService } from './api/auth/tokens.js';
 import type { Services } from './api/context.js';
@@ -33,6 +34,8 @@ import { PgBossBotDispatcher } from './scheduler/bot-dispatcher.js';
 import { startBoss } from './scheduler/boss.js';
 import { BotWorkerPool } from './scheduler/bot-worker.js';
 import { BotSweeper } from './scheduler/sweeper.js';
+import { PgBossWebhookQueue } from './scheduler/webhook-queue.js';
+import { startWebhookDelivery, type WebhookDelivery } from './scheduler/webhooks.js';
 
 export const ROLES = ['api', 'scheduler', 'bot'] as const;
 export type RoleName = (typeof ROLES)[number];
@@ -78,38 +81,47 @@ export async function startNotula(opts: StartOptions): Promise<Notula> {
   const metrics = createMetrics();
   const store = new FsRecordingStore(path.join(dataDir, 'recordings'));
   const dispatcher = new PgBossBotDispatcher(boss);
+  const secrets = new SecretBox(masterKey);
+  const webhookQueue = new PgBossWebhookQueue(boss);
   let draining = false;
 
   // --- api
   let server: ServerType | undefined;
   let apiUrl: string | undefined;
+  let live: LiveStreams | undefined;
   if (roles.has('api')) {
+    live = new LiveStreams(database.db, notifications, liveSettingsFrom(config), log);
     const services: Services = {
       config,
       database,
       db: database.db,
       log,
-      secrets: new SecretBox(masterKey),
+      secrets,
       tokens: new TokenService(masterKey, database.db),
       store,
       bots: dispatcher,
       rateLimiter: new MemoryRateLimiter(),
       metrics: metrics.registry,
+      live,
+      webhooks: webhookQueue,
       isReady: async () => !draining,
     };
     const app = createApp(services);
     server = await new Promise<ServerType>((resolve) => {
       const s = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, () => resolve(s));
     });
+    app.injectWebSocket(server);
     const port = (server.address() as AddressInfo).port;
     apiUrl = `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${port}`;
   }
 
   // --- scheduler
   let sweeper: BotSweeper | undefined;
+  let webhooks: WebhookDelivery | undefined;
   if (roles.has('scheduler')) {
     sweeper = new BotSweeper(database.db, boss, log, { intervalMs: 15_000, staleAfterMs: 90_000 });
     sweeper.start();
+    webhooks = await startWebhookDelivery({ config, database, boss, notifications, secrets, log, queue: webhookQueue });
   }
 
   // --- bot workers
@@ -148,14 +160,17 @@ export async function startNotula(opts: StartOptions): Promise<Notula> {
     (stopping ??= (async () => {
       // 1. Mark not ready, so load balancers stop sending requests.
       draining = true;
-      // 2. Stop accepting connections; in-flight requests finish.
+      // 2. Close live streams (1001: clients reconnect elsewhere with ?since), then stop
+      //    accepting connections; in-flight requests finish.
+      await live?.closeAll();
       if (server) await new Promise<void>((resolve) => server!.close(() => resolve()));
       // 3. Bots stop taking work, leave their calls and keep what they recorded (their jobs retry later).
       await pool?.stop(config.SHUTDOWN_GRACE_S * 1000);
       // 3b. Then the Meeting SDK page those bots were on.
       await zoomSdk?.close();
-      // 4. The scheduler's sweeps finish their pass.
+      // 4. The scheduler's sweeps finish their pass; the webhook fan-out and workers stop taking work.
       await sweeper?.stop();
+      await webhooks?.stop();
       // 5. Queue and notifications, then the pool, then the embedded server.
       await boss.stop({ graceful: true, timeout: 10_000, wait: true }).catch((err) => log.warn({ err }, 'pg-boss stop'));
       await notifications.close();

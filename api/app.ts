@@ -3,6 +3,7 @@
  * every route (one file each, registered in api/routes/index.ts), the OpenAPI document and
  * the one error handler that renders the envelope.
  */
+import { createNodeWebSocket } from '@hono/node-ws';
 import { HTTPException } from 'hono/http-exception';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
@@ -14,11 +15,21 @@ import { createRouter, type AppEnv, type Services } from './context.js';
 import { ApiError, type ErrorCode, type ErrorEnvelope } from './errors.js';
 import { registerRoutes } from './routes/index.js';
 
+/** The subprotocol a browser names (with its `bearer.<token>`) to open GET /v1/bots/:id/live; the server answers with it. */
+export const LIVE_SUBPROTOCOL = 'notula.live.v1';
+
 /** /v1 paths that need no credentials. */
 const PUBLIC_V1 = new Set(['/v1/auth/register', '/v1/auth/login', '/v1/auth/refresh']);
 
 export function createApp(services: Services) {
   const app = createRouter();
+  // WebSocket upgrades (GET /v1/bots/:id/live) run through this app — middleware, auth and the
+  // route — before the handshake completes; injectWebSocket(server) attaches it to the server.
+  const nodeWs = createNodeWebSocket({ app });
+  // Only our subprotocol is ever echoed; `bearer.<token>` (the credential) never is.
+  nodeWs.wss.options.handleProtocols = (protocols: Set<string>) => (protocols.has(LIVE_SUBPROTOCOL) ? LIVE_SUBPROTOCOL : false);
+  // Clients have nothing to say on the live stream; refuse large frames instead of buffering 100 MiB (ws's default).
+  nodeWs.wss.options.maxPayload = 4096;
 
   app.use(
     requestId({
@@ -61,7 +72,7 @@ export function createApp(services: Services) {
     return authenticate(c, next);
   });
 
-  registerRoutes(app);
+  registerRoutes(app, { upgradeWebSocket: nodeWs.upgradeWebSocket });
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
     type: 'http',
@@ -76,7 +87,7 @@ export function createApp(services: Services) {
 
   app.notFound((c) => renderError(c, new ApiError('not_found', `no route for ${c.req.method} ${c.req.path}`)));
   app.onError((err, c) => renderError(c, err));
-  return app;
+  return Object.assign(app, { injectWebSocket: nodeWs.injectWebSocket });
 }
 
 export type App = ReturnType<typeof createApp>;

@@ -1,12 +1,17 @@
 /** What every request handler can reach: the services bag and the authenticated principal. */
 import { OpenAPIHono } from '@hono/zod-openapi';
+import type { UpgradeWebSocket } from 'hono/ws';
 import type { Registry } from 'prom-client';
+import type { WebSocket } from 'ws';
 import type { Config } from '../lib/config.js';
 import type { Database, Db } from '../lib/db/index.js';
 import type { Logger } from '../lib/log.js';
 import type { SecretBox } from '../lib/secrets.js';
 import type { RecordingStore } from '../recordings/store.js';
 import type { BotDispatcher } from '../scheduler/bot-dispatcher.js';
+import type { WebhookQueue } from '../scheduler/webhook-queue.js';
+import type { LiveStreams } from './live/live-streams.js';
+import type { Resolver } from './webhooks/url-guard.js';
 import type { TokenService } from './auth/tokens.js';
 import type { RateLimiter } from './auth/rate-limit.js';
 import { ApiError, zodIssues } from './errors.js';
@@ -24,6 +29,12 @@ export interface Services {
   bots: BotDispatcher;
   rateLimiter: RateLimiter;
   metrics: Registry;
+  /** The live streams of this process (GET /v1/bots/:id/live). */
+  live: LiveStreams;
+  /** Queues webhook attempts (manual redelivery). */
+  webhooks: WebhookQueue;
+  /** DNS for the webhook SSRF guard; the system resolver when unset. */
+  resolveHost?: Resolver;
   /** false while the process drains on shutdown (readiness). */
   isReady(): Promise<boolean>;
 }
@@ -61,3 +72,8 @@ export function createRouter() {
 }
 
 export type Router = ReturnType<typeof createRouter>;
+
+/** What route files get besides the router (the WebSocket upgrade of @hono/node-ws). */
+export interface RouteDeps {
+  upgradeWebSocket: UpgradeWebSocket<WebSocket, { onError: (err: unknown) => void }>;
+}

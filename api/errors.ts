@@ -27,7 +27,11 @@ export const ERROR_STATUS = {
   unsupported_media_type: 415,
   range_not_satisfiable: 416,
   invalid_meeting_url: 422,
+  /** A webhook URL that is malformed or points at a loopback/private/metadata address (SSRF guard). */
+  invalid_webhook_url: 422,
   weak_password: 422,
+  /** A WebSocket endpoint (GET /v1/bots/:id/live) called without an Upgrade: websocket request. */
+  upgrade_required: 426,
   rate_limited: 429,
   internal_error: 500,
   service_unavailable: 503,

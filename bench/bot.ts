@@ -8,7 +8,8 @@
  *   Chromium, ffmpeg, pocketsphinx; the shared Xvfb apart);
  * - WER of the live transcript, of the recording transcribed from file, and of the source
  *   WAVs transcribed from file (the engine's own floor);
- * - the delay from the end of each spoken line to its transcript segment being stored;
+ * - the delay from the end of each spoken line to its transcript segment being stored, and
+ *   to its arrival on a live-stream WebSocket client;
  * - speaker attribution: the share of correctly recognised words given the right speaker.
  *
  * Options: `--headless` (no Xvfb), `--gap-ms N` (pause between lines, default 1200),
@@ -96,6 +97,7 @@ async function main() {
       wer: { live: analysis.werPct, recording_file: round(fileWer.wer * 100), source_wav_file: round(sourceWer.wer * 100) },
       attribution: { accuracy_pct: analysis.attributionPct, matched_words: analysis.matchedWords, unattributed: analysis.unattributed },
       segment_delay_ms: { p50: analysis.delayP50, p95: analysis.delayP95, each: analysis.delaysMs },
+      websocket_delay_ms: { p50: analysis.wsDelayP50, p95: analysis.wsDelayP95, each: analysis.wsDelaysMs },
     };
 
     printTable('bench:bot — one Meet bot, ~60 s of speech', [
@@ -115,6 +117,8 @@ async function main() {
       ['speaker attribution', `${result.attribution.accuracy_pct} % of ${result.attribution.matched_words} words`],
       ['line end → segment stored p50', `${result.segment_delay_ms.p50} ms`],
       ['line end → segment stored p95', `${result.segment_delay_ms.p95} ms`],
+      ['line end → segment on WebSocket p50', `${result.websocket_delay_ms.p50} ms`],
+      ['line end → segment on WebSocket p95', `${result.websocket_delay_ms.p95} ms`],
       ['recording / call', `${result.recording_s} s / ${result.in_call_s} s`],
     ]);
     console.log(JSON.stringify(result));

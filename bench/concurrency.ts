@@ -118,7 +118,7 @@ async function main() {
     printTable(`bench:concurrency — ${n} bot(s) at once`, [
       ...r.perBot.map((b): [string, string] => [
         `bot ${b.bot}`,
-        `WER ${b.werPct} %, attribution ${b.attributionPct} %, CPU ${b.cpuSPerMin} s/min, peak PSS ${b.peakPssMb} MB (RSS ${b.peakRssMb}), segment delay p50 ${b.delayP50} / p95 ${b.delayP95} ms, due → lobby ${b.joinMs} ms`,
+        `WER ${b.werPct} %, attribution ${b.attributionPct} %, CPU ${b.cpuSPerMin} s/min, peak PSS ${b.peakPssMb} MB (RSS ${b.peakRssMb}), segment delay p50 ${b.delayP50} / p95 ${b.delayP95} ms (WebSocket p95 ${b.wsDelayP95}), due → lobby ${b.joinMs} ms`,
       ]),
       ['all bots', `CPU ${r.totals.botsCpuSPerMin} s/min, peak PSS ${r.totals.botsPeakPssMb} MB (RSS ${r.totals.botsPeakRssMb})`],
       ['test participants', `CPU ${r.totals.participantsCpuSPerMin} s/min`],

@@ -1,11 +1,13 @@
 /**
  * What the bot benchmarks share: a whole Notula over its own Postgres with the Meet replica
  * and a participant browser, one scripted meeting (a bot sent through the API, admitted from
- * the lobby, festival-spoken lines from named participants), and the analysis of what the
- * bot stored (WER, speaker attribution, line end → segment stored).
+ * the lobby, festival-spoken lines from named participants) followed by a live-stream
+ * WebSocket client like a UI, and the analysis of what the bot stored (WER, speaker
+ * attribution, line end → segment stored, line end → segment on the WebSocket).
  */
 import { sql } from 'drizzle-orm';
 import { attributionAccuracy, wordErrorRate } from '../lib/wer.js';
+import { LiveClient } from '../test/harness/live-client.js';
 import { startTestNotula, waitForBot, type TestNotula } from '../test/harness/notula.js';
 import { cloneTestDatabase, startTestPostgres, type TestDatabase } from '../test/harness/postgres.js';
 import { BENCHMARK_SCRIPT, synthesizeSpeech, type ScriptLine, type SpeechFile } from '../test/harness/speech.js';
@@ -61,6 +63,8 @@ export interface MeetingRun {
   admittedAt: number;
   spoken: { startedAt: number; endedAt: number }[];
   speakers: Map<string, Participant>;
+  /** Connected from the bot's creation, as a UI would be. */
+  stream: LiveClient;
 }
 
 /**
@@ -86,6 +90,7 @@ export async function runScriptedMeeting(
   });
   if (created.status !== 201) throw new Error(`POST /v1/bots → ${created.status} ${JSON.stringify(created.body)}`);
   const botId = created.body.id as string;
+  const stream = await LiveClient.connect(notula.url, botId, { token: notula.key });
 
   await waitForKnockBy(replica, opts.code, opts.botName, 90_000);
   await waitForBot(notula, botId, (b) => b.status.code === 'in_waiting_room', 30_000);
@@ -101,7 +106,7 @@ export async function runScriptedMeeting(
     await sleep(opts.gapMs);
   }
   await sleep(2000);
-  return { botId, joinAt, admittedAt, spoken, speakers };
+  return { botId, joinAt, admittedAt, spoken, speakers, stream };
 }
 
 /** Everyone leaves; resolves with the finished bot. */
@@ -129,6 +134,10 @@ export interface TranscriptAnalysis {
   delaysMs: (number | null)[];
   delayP50: number;
   delayP95: number;
+  /** Per line: the same, until the last of its segments arrived on the live WebSocket. */
+  wsDelaysMs: (number | null)[];
+  wsDelayP50: number;
+  wsDelayP95: number;
   segments: number;
 }
 
@@ -136,16 +145,23 @@ export interface TranscriptAnalysis {
 export async function analyseTranscript(env: BenchEnv, run: MeetingRun, lines: readonly SpokenLine[]): Promise<TranscriptAnalysis> {
   const rows = (
     await env.database.db.execute(
-      sql`select speaker, text, extract(epoch from created_at) * 1000 as stored_at from transcript_segments where bot_id = ${run.botId} order by seq`,
+      sql`select seq, speaker, text, extract(epoch from created_at) * 1000 as stored_at from transcript_segments where bot_id = ${run.botId} order by seq`,
     )
-  ).rows as { speaker: string | null; text: string; stored_at: string }[];
-  const stored = rows.map((r) => Number(r.stored_at));
-  const delaysMs = run.spoken.map((s, i) => {
-    const until = run.spoken[i + 1]?.startedAt ?? s.endedAt + 15_000;
-    const mine = stored.filter((at) => at > s.startedAt && at <= until);
-    return mine.length ? Math.max(...mine) - s.endedAt : null;
-  });
+  ).rows as { seq: number; speaker: string | null; text: string; stored_at: string }[];
+  const arrivals = new Map(run.stream.events.filter((e) => e.type === 'transcript.segment').map((e) => [e.data.segment.seq as number, e.receivedAt]));
+  const segments = rows.map((r) => ({ storedAt: Number(r.stored_at), arrivedAt: arrivals.get(r.seq) }));
+  if (segments.some((g) => g.arrivedAt === undefined)) throw new Error(`a segment of ${run.botId} never reached the live stream`);
+  /** Per line, `pick` of its last segment (those stored while the line or the pause after it lasted) minus the line's end. */
+  const perLine = (pick: (g: (typeof segments)[number]) => number) =>
+    run.spoken.map((s, i) => {
+      const until = run.spoken[i + 1]?.startedAt ?? s.endedAt + 15_000;
+      const mine = segments.filter((g) => g.storedAt > s.startedAt && g.storedAt <= until);
+      return mine.length ? Math.max(...mine.map(pick)) - s.endedAt : null;
+    });
+  const delaysMs = perLine((g) => g.storedAt);
+  const wsDelaysMs = perLine((g) => g.arrivedAt!);
   const measured = delaysMs.filter((d): d is number => d !== null);
+  const wsMeasured = wsDelaysMs.filter((d): d is number => d !== null);
   const wer = wordErrorRate(lines.map((l) => l.text).join(' '), rows.map((r) => r.text).join(' '));
   const attribution = attributionAccuracy(lines, rows);
   return {
@@ -156,6 +172,9 @@ export async function analyseTranscript(env: BenchEnv, run: MeetingRun, lines: r
     delaysMs: delaysMs.map((d) => (d === null ? null : Math.round(d))),
     delayP50: round(percentile(measured, 50)),
     delayP95: round(percentile(measured, 95)),
+    wsDelaysMs: wsDelaysMs.map((d) => (d === null ? null : Math.round(d))),
+    wsDelayP50: round(percentile(wsMeasured, 50)),
+    wsDelayP95: round(percentile(wsMeasured, 95)),
     segments: rows.length,
   };
 }

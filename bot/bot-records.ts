@@ -2,11 +2,13 @@
  * What a running bot writes to the database: status transitions (checked against the state
  * machine in SQL, so two writers can't race a bot into an impossible state), heartbeats,
  * participants, transcript segments, recordings and debug artifacts. Writes go through a
- * WriteQueue so a database outage delays them instead of losing them.
+ * WriteQueue so a database outage delays them instead of losing them. Each write that the
+ * live stream or webhooks report appends its event (lib/events.ts) in the same transaction.
  */
 import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { Db } from '../lib/db/index.js';
 import { botParticipantEvents, botParticipants, bots, botSpeakerTurns, debugArtifacts, recordings, transcriptSegments } from '../lib/db/schema.js';
+import { emitBotEvent, emitBotEvents, statusData, type BotEventInput, type ParticipantData, type SegmentData } from '../lib/events.js';
 import { newId } from '../lib/ids.js';
 import type { Logger } from '../lib/log.js';
 import type { SpeakerTurn } from './speakers/speaker-timeline.js';
@@ -55,7 +57,8 @@ export class BotRecords {
     const from = allowedFrom(to);
     return this.writes
       .push(`status ${to}`, async () => {
-        const res = await this.db.execute(sql`
+        await this.db.transaction(async (tx) => {
+          const res = await tx.execute<{ status: string; sub_code: string | null; status_message: string | null; status_updated_at: Date }>(sql`
           with upd as (
             update bots set
               status = ${to},
@@ -66,12 +69,24 @@ export class BotRecords {
               recording_started_at = case when ${to} = 'in_call_recording' then coalesce(recording_started_at, now()) else recording_started_at end,
               ended_at = case when ${to} in ('call_ended', 'fatal') then coalesce(ended_at, now()) else ended_at end
             where id = ${this.botId} and status in ${from}
-            returning id
+            returning id, status, sub_code, status_message, status_updated_at
+          ), history as (
+            insert into bot_status_events (bot_id, code, sub_code, message)
+            select id, ${to}, ${opts.subCode ?? null}, ${opts.message ?? null} from upd
           )
-          insert into bot_status_events (bot_id, code, sub_code, message)
-          select id, ${to}, ${opts.subCode ?? null}, ${opts.message ?? null} from upd
-          returning id`);
-        applied = (res.rowCount ?? 0) > 0;
+          select status, sub_code, status_message, status_updated_at from upd`);
+          const row = res.rows[0];
+          applied = row !== undefined;
+          if (!row) return;
+          const out: BotEventInput[] = [
+            { type: 'bot.status_change', data: statusData(this.botId, { code: row.status, subCode: row.sub_code, message: row.status_message, updatedAt: new Date(row.status_updated_at) }) },
+          ];
+          if (to === 'done') {
+            const [count] = await tx.select({ n: sql<number>`count(*)::int` }).from(transcriptSegments).where(eq(transcriptSegments.botId, this.botId));
+            out.push({ type: 'transcript.done', data: { bot_id: this.botId, segment_count: count?.n ?? 0, transcript_path: `/v1/bots/${this.botId}/transcript` } });
+          }
+          await emitBotEvents(tx, this.botId, out);
+        });
       })
       .then(() => applied);
   }
@@ -108,21 +123,25 @@ export class BotRecords {
           .from(botParticipants)
           .where(and(eq(botParticipants.botId, this.botId), isNull(botParticipants.leftAt)));
         const seenIds = new Set(seen.map((p) => p.platformId));
+        const out: BotEventInput[] = [];
         const left = present.filter((p) => !seenIds.has(p.platformId)).map((p) => p.id);
         if (left.length) {
-          await tx.update(botParticipants).set({ leftAt: at }).where(inArray(botParticipants.id, left));
+          const rows = await tx.update(botParticipants).set({ leftAt: at }).where(inArray(botParticipants.id, left)).returning();
           await tx.insert(botParticipantEvents).values(left.map((participantId) => ({ participantId, kind: 'leave' as const, at })));
+          for (const row of rows) if (!row.isSelf) out.push({ type: 'participant.leave', data: { bot_id: this.botId, participant: participantData(row) } });
         }
         const presentIds = new Set(present.map((p) => p.platformId));
         for (const p of seen) {
           if (presentIds.has(p.platformId)) continue;
-          const [row] = await tx
+          const [joined] = await tx
             .insert(botParticipants)
             .values({ id: newId('par'), botId: this.botId, platformId: p.platformId, name: p.name, isSelf: p.isSelf, joinedAt: at })
             .onConflictDoUpdate({ target: [botParticipants.botId, botParticipants.platformId], set: { leftAt: null, name: p.name } })
-            .returning({ id: botParticipants.id });
-          await tx.insert(botParticipantEvents).values({ participantId: row!.id, kind: 'join', at });
+            .returning();
+          await tx.insert(botParticipantEvents).values({ participantId: joined!.id, kind: 'join', at });
+          if (!joined!.isSelf) out.push({ type: 'participant.join', data: { bot_id: this.botId, participant: participantData(joined!) } });
         }
+        await emitBotEvents(tx, this.botId, out);
       });
     });
   }
@@ -132,12 +151,17 @@ export class BotRecords {
     const at = new Date();
     return this.writes.push('participants-close', async () => {
       await this.db.transaction(async (tx) => {
-        const closed = await tx
+        const left = await tx
           .update(botParticipants)
           .set({ leftAt: at })
           .where(and(eq(botParticipants.botId, this.botId), isNull(botParticipants.leftAt)))
-          .returning({ id: botParticipants.id });
-        if (closed.length) await tx.insert(botParticipantEvents).values(closed.map((c) => ({ participantId: c.id, kind: 'leave' as const, at })));
+          .returning();
+        if (left.length) await tx.insert(botParticipantEvents).values(left.map((c) => ({ participantId: c.id, kind: 'leave' as const, at })));
+        await emitBotEvents(
+          tx,
+          this.botId,
+          left.filter((p) => !p.isSelf).map((p) => ({ type: 'participant.leave' as const, data: { bot_id: this.botId, participant: participantData(p) } })),
+        );
       });
     });
   }
@@ -152,10 +176,15 @@ export class BotRecords {
 
   addSegment(s: SegmentInput): Promise<void> {
     return this.writes.push(`segment ${s.seq}`, async () => {
-      await this.db
-        .insert(transcriptSegments)
-        .values({ botId: this.botId, seq: s.seq, speaker: s.speaker, startMs: s.startMs, endMs: s.endMs, text: s.text, words: s.words })
-        .onConflictDoNothing();
+      await this.db.transaction(async (tx) => {
+        const inserted = await tx
+          .insert(transcriptSegments)
+          .values({ botId: this.botId, seq: s.seq, speaker: s.speaker, startMs: s.startMs, endMs: s.endMs, text: s.text, words: s.words })
+          .onConflictDoNothing()
+          .returning({ id: transcriptSegments.id });
+        // A retried write that had already committed inserts nothing, and must not repeat its event.
+        if (inserted.length > 0) await emitBotEvent(tx, this.botId, 'transcript.segment', { bot_id: this.botId, segment: segmentData(s) });
+      });
     });
   }
 
@@ -164,8 +193,14 @@ export class BotRecords {
     return this.writes.push('segments-replace', async () => {
       await this.db.transaction(async (tx) => {
         await tx.delete(transcriptSegments).where(eq(transcriptSegments.botId, this.botId));
-        if (segments.length === 0) return;
-        await tx.insert(transcriptSegments).values(segments.map((s, seq) => ({ botId: this.botId, seq, ...s })));
+        const rows: SegmentInput[] = segments.map((s, seq) => ({ seq, ...s }));
+        if (rows.length > 0) {
+          await tx.insert(transcriptSegments).values(rows.map((s) => ({ botId: this.botId, ...s })));
+        }
+        await emitBotEvents(tx, this.botId, [
+          { type: 'transcript.reset', data: { bot_id: this.botId, reason: 'the transcript was redone from the recording' } },
+          ...rows.map((s) => ({ type: 'transcript.segment' as const, data: { bot_id: this.botId, segment: segmentData(s) } })),
+        ]);
       });
     });
   }
@@ -199,10 +234,17 @@ export class BotRecords {
 
   recordingFinished(r: { status: 'ready' | 'failed'; storageKey?: string; contentType?: string; durationMs?: number; sizeBytes?: number }): Promise<void> {
     return this.writes.push('recording-finished', async () => {
-      await this.db
-        .insert(recordings)
-        .values({ botId: this.botId, startedAt: new Date(), finalizedAt: new Date(), ...r })
-        .onConflictDoUpdate({ target: recordings.botId, set: { ...r, finalizedAt: new Date() } });
+      await this.db.transaction(async (tx) => {
+        await tx
+          .insert(recordings)
+          .values({ botId: this.botId, startedAt: new Date(), finalizedAt: new Date(), ...r })
+          .onConflictDoUpdate({ target: recordings.botId, set: { ...r, finalizedAt: new Date() } });
+        await emitBotEvent(tx, this.botId, 'recording.done', {
+          bot_id: this.botId,
+          recording: { status: r.status, content_type: r.contentType ?? null, duration_ms: r.durationMs ?? null, size_bytes: r.sizeBytes ?? null },
+          recording_path: r.status === 'ready' ? `/v1/bots/${this.botId}/recording` : null,
+        });
+      });
     });
   }
 
@@ -212,3 +254,12 @@ export class BotRecords {
     });
   }
 }
+
+const participantData = (p: typeof botParticipants.$inferSelect): ParticipantData => ({
+  id: p.id,
+  name: p.name,
+  joined_at: p.joinedAt.toISOString(),
+  left_at: p.leftAt?.toISOString() ?? null,
+});
+
+const segmentData = (s: SegmentInput): SegmentData => ({ seq: s.seq, speaker: s.speaker, start_ms: s.startMs, end_ms: s.endMs, text: s.text, words: s.words });

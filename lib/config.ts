@@ -101,6 +101,22 @@ export const ConfigSchema = z
     POCKETSPHINX_MODEL_DIR: z.string().default('/usr/share/pocketsphinx/model/en-us'),
     /** Allow webhook URLs on loopback/private addresses (development, tests). */
     WEBHOOKS_ALLOW_PRIVATE: boolEnv(false),
+    /** Milliseconds one webhook attempt may take (connect, send, response) before it counts as failed. */
+    WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(15_000),
+    /** Milliseconds before the first webhook retry; each further retry doubles it (with jitter). */
+    WEBHOOK_RETRY_FIRST_DELAY_MS: z.coerce.number().int().min(10).default(30_000),
+    /** Longest wait between two webhook retries, in milliseconds. */
+    WEBHOOK_RETRY_MAX_DELAY_MS: z.coerce.number().int().min(10).default(4 * 3600_000),
+    /** Webhook retries continue until this many milliseconds after the first attempt (at least 24 h in production). */
+    WEBHOOK_RETRY_FOR_MS: z.coerce.number().int().min(100).default(24 * 3600_000),
+    /** Webhook deliveries one scheduler process makes at once. */
+    WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+    /** How often idle webhook workers look for due retries (ms); new events wake them at once. */
+    WEBHOOK_POLL_INTERVAL_MS: z.coerce.number().int().min(500).max(60_000).default(2000),
+    /** Bytes a live-stream socket may hold unsent before the server stops pushing; it resumes from the event log once the client has read them. */
+    LIVE_MAX_BUFFERED_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
+    /** Milliseconds between pings on a live-stream socket; a socket that has not answered the previous ping is closed. */
+    LIVE_PING_INTERVAL_MS: z.coerce.number().int().min(200).default(25_000),
     /** Seconds the process waits for bots to leave and finalize on shutdown. */
     SHUTDOWN_GRACE_S: z.coerce.number().int().min(1).default(60),
     /** Zoom Meeting SDK key: with it, Zoom bots join through the official Meeting SDK (for current "General" Marketplace apps this is the app's Client ID). */
@@ -114,6 +130,12 @@ export const ConfigSchema = z
     }
     if (c.NODE_ENV === 'production' && !c.PUBLIC_URL) {
       ctx.addIssue({ code: 'custom', path: ['PUBLIC_URL'], message: 'required in production' });
+    }
+    if (c.NODE_ENV === 'production' && c.WEBHOOK_RETRY_FOR_MS < 24 * 3600_000) {
+      ctx.addIssue({ code: 'custom', path: ['WEBHOOK_RETRY_FOR_MS'], message: 'must be at least 86400000 (24 h) in production' });
+    }
+    if (c.WEBHOOK_RETRY_MAX_DELAY_MS < c.WEBHOOK_RETRY_FIRST_DELAY_MS) {
+      ctx.addIssue({ code: 'custom', path: ['WEBHOOK_RETRY_MAX_DELAY_MS'], message: 'must not be below WEBHOOK_RETRY_FIRST_DELAY_MS' });
     }
     if (c.NODE_ENV === 'production' && c.BOT_HOST_OVERRIDES.size > 0) {
       ctx.addIssue({ code: 'custom', path: ['BOT_HOST_OVERRIDES'], message: 'is a test hook and must not be set in production' });

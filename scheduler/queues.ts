@@ -24,6 +24,17 @@ export const QUEUES = {
     payload: z.object({ botId: z.string() }),
     options: { policy: 'standard', retryLimit: 2, retryDelay: 5, retryBackoff: true },
   }),
+  /**
+   * One job per attempt of one webhook delivery (scheduler/webhook-deliver.ts). The handler
+   * schedules the next attempt itself, as a new job due after its own backoff (so the schedule
+   * spans 24 h and is configurable); pg-boss's retries only cover a worker that died or a
+   * database that failed mid-attempt, and re-run the same job.
+   */
+  webhookDeliver: defineQueue({
+    name: 'webhook.deliver',
+    payload: z.object({ deliveryId: z.string(), manual: z.boolean().optional() }),
+    options: { policy: 'standard', retryLimit: 5, retryDelay: 5, retryBackoff: true, expireInSeconds: 120 },
+  }),
 } as const;
 
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES]['name'];

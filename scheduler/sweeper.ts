@@ -7,6 +7,7 @@ import { and, eq, inArray, isNotNull, isNull, lt, or } from 'drizzle-orm';
 import type PgBoss from 'pg-boss';
 import type { Db } from '../lib/db/index.js';
 import { bots, botStatusEvents } from '../lib/db/schema.js';
+import { emitBotEvent, statusData } from '../lib/events.js';
 import type { Logger } from '../lib/log.js';
 import { QUEUES } from './queues.js';
 
@@ -63,9 +64,11 @@ export class BotSweeper {
             .update(bots)
             .set({ status: 'fatal', subCode: 'browser_crashed', statusMessage: 'the worker running this bot stopped and every retry is used up', statusUpdatedAt: new Date(), endedAt: new Date() })
             .where(and(eq(bots.id, bot.id), inArray(bots.status, LIVE)))
-            .returning({ id: bots.id });
+            .returning({ id: bots.id, statusMessage: bots.statusMessage, statusUpdatedAt: bots.statusUpdatedAt });
           if (updated.length) {
             await tx.insert(botStatusEvents).values({ botId: bot.id, code: 'fatal', subCode: 'browser_crashed', message: 'worker lost; retries exhausted' });
+            const u = updated[0]!;
+            await emitBotEvent(tx, bot.id, 'bot.status_change', statusData(bot.id, { code: 'fatal', subCode: 'browser_crashed', message: u.statusMessage, updatedAt: u.statusUpdatedAt }));
           }
         });
       }

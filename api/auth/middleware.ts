@@ -34,13 +34,31 @@ export const authRateLimit: MiddlewareHandler<AppEnv> = async (c, next) => {
   await next();
 };
 
+/** The subprotocol entry that carries a credential on a WebSocket handshake: `bearer.<token>`. */
+export const WS_BEARER_PREFIX = 'bearer.';
+
+/**
+ * Browsers cannot set headers on a WebSocket, so a WebSocket handshake may carry its token as
+ * a subprotocol instead: `new WebSocket(url, ['notula.live.v1', 'bearer.' + token])`. Tokens
+ * stay out of URLs (and so out of access logs, proxies and browser history).
+ */
+function webSocketToken(c: Context<AppEnv>): string | undefined {
+  if (c.req.header('upgrade')?.toLowerCase() !== 'websocket') return undefined;
+  const offered = (c.req.header('sec-websocket-protocol') ?? '').split(',').map((p) => p.trim());
+  const entry = offered.find((p) => p.startsWith(WS_BEARER_PREFIX));
+  return entry?.slice(WS_BEARER_PREFIX.length) || undefined;
+}
+
 export const authenticate: MiddlewareHandler<AppEnv> = async (c, next) => {
   const header = c.req.header('authorization');
-  if (!header) throw new ApiError('unauthorized', 'send Authorization: Bearer <API key or access token>');
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  if (!match) throw new ApiError('token_malformed', 'Authorization header must be "Bearer <token>"');
-  const token = match[1]!;
-  const principal = token.startsWith(API_KEY_PREFIX) ? await apiKeyPrincipal(c, token) : await userPrincipal(c, token);
+  let token = header ? undefined : webSocketToken(c);
+  if (!header && !token) throw new ApiError('unauthorized', 'send Authorization: Bearer <API key or access token>');
+  if (header) {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (!match) throw new ApiError('token_malformed', 'Authorization header must be "Bearer <token>"');
+    token = match[1]!;
+  }
+  const principal = token!.startsWith(API_KEY_PREFIX) ? await apiKeyPrincipal(c, token!) : await userPrincipal(c, token!);
   c.set('principal', principal);
   const subject = principal.type === 'api_key' ? `key:${principal.keyId}` : `user:${principal.userId}`;
   enforceRateLimit(c, `api:${subject}`, c.var.services.config.RATE_LIMIT_API_PER_MINUTE);

@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { bots, botStatusEvents } from '../../lib/db/schema.js';
 import { inTransaction } from '../../lib/db/transaction.js';
+import { emitBotEvent, statusData } from '../../lib/events.js';
 import { newId } from '../../lib/ids.js';
 import { parseMeetingUrl } from '../../lib/meeting-url.js';
 import { AutomaticLeaveSchema, jobExpirySeconds, RecordingNoticeSchema, TranscriptionSettingsSchema } from '../../bot/settings.js';
@@ -61,7 +62,7 @@ export function register(app: Router) {
     const joinAt = new Date(Math.max(requested, now));
     const id = newId('bot');
     await inTransaction(database, async (tx, sql) => {
-      await tx.insert(bots).values({
+      const [created] = await tx.insert(bots).values({
         id,
         workspaceId: c.var.principal.workspaceId,
         meetingUrl: body.meeting_url,
@@ -74,8 +75,9 @@ export function register(app: Router) {
         automaticLeave: body.automatic_leave,
         recordingNotice: body.recording_notice,
         metadata: body.metadata,
-      });
+      }).returning({ statusUpdatedAt: bots.statusUpdatedAt });
       await tx.insert(botStatusEvents).values({ botId: id, code: 'scheduled' });
+      await emitBotEvent(tx, id, 'bot.status_change', statusData(id, { code: 'scheduled', subCode: null, message: null, updatedAt: created!.statusUpdatedAt }));
       const jobId = await dispatcher.schedule(sql, {
         botId: id,
         joinAt,

@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { and, eq, isNull } from 'drizzle-orm';
-import { auditEvents, bots, debugArtifacts, recordings, transcriptSegments } from '../../lib/db/schema.js';
+import { and, eq, isNull, sql } from 'drizzle-orm';
+import { auditEvents, bots, debugArtifacts, events, recordings, transcriptSegments } from '../../lib/db/schema.js';
 import { newId } from '../../lib/ids.js';
 import { isLive, isTerminal, type StatusCode } from '../../bot/status.js';
 import { loadBot } from '../bot-view.js';
@@ -46,6 +46,11 @@ export function register(app: Router) {
       const rec = await tx.update(recordings).set({ status: 'deleted', storageKey: null }).where(eq(recordings.botId, bot.id)).returning({ botId: recordings.botId });
       const segs = await tx.delete(transcriptSegments).where(eq(transcriptSegments.botId, bot.id)).returning({ id: transcriptSegments.id });
       const arts = await tx.delete(debugArtifacts).where(eq(debugArtifacts.botId, bot.id)).returning({ id: debugArtifacts.id });
+      // The event log keeps its order (seq) but no longer the words: segments become tombstones.
+      await tx
+        .update(events)
+        .set({ data: sql`jsonb_build_object('bot_id', ${events.botId}::text, 'segment', jsonb_build_object('seq', ${events.data}->'segment'->'seq'), 'data_deleted', true)` })
+        .where(and(eq(events.botId, bot.id), eq(events.type, 'transcript.segment')));
       await tx.update(bots).set({ dataDeletedAt: at }).where(and(eq(bots.id, bot.id), isNull(bots.dataDeletedAt)));
       const summary = { recording: rec.length > 0, transcript_segments: segs.length, debug_artifacts: arts.length };
       await tx.insert(auditEvents).values({

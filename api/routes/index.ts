@@ -1,5 +1,5 @@
 /** Every route of the API, one file each. */
-import type { Router } from '../context.js';
+import type { RouteDeps, Router } from '../context.js';
 import * as apiKeysCreate from './api-keys.create.js';
 import * as apiKeysDelete from './api-keys.delete.js';
 import * as apiKeysList from './api-keys.list.js';
@@ -17,10 +17,19 @@ import * as botsDeleteData from './bots.delete-data.js';
 import * as botsGet from './bots.get.js';
 import * as botsLeave from './bots.leave.js';
 import * as botsList from './bots.list.js';
+import * as botsLive from './bots.live.js';
 import * as botsRecording from './bots.recording.js';
 import * as botsTranscript from './bots.transcript.js';
 import * as opsHealth from './ops.health.js';
 import * as opsMetrics from './ops.metrics.js';
+import * as webhookEndpointsCreate from './webhook-endpoints.create.js';
+import * as webhookEndpointsDelete from './webhook-endpoints.delete.js';
+import * as webhookEndpointsDeliveries from './webhook-endpoints.deliveries.js';
+import * as webhookEndpointsGet from './webhook-endpoints.get.js';
+import * as webhookEndpointsList from './webhook-endpoints.list.js';
+import * as webhookEndpointsRedeliver from './webhook-endpoints.redeliver.js';
+import * as webhookEndpointsRotateSecret from './webhook-endpoints.rotate-secret.js';
+import * as webhookEndpointsUpdate from './webhook-endpoints.update.js';
 
 const ROUTES = [
   opsHealth,
@@ -44,8 +53,17 @@ const ROUTES = [
   botsRecording,
   botsDeleteData,
   botsDebug,
+  botsLive,
+  webhookEndpointsCreate,
+  webhookEndpointsList,
+  webhookEndpointsGet,
+  webhookEndpointsUpdate,
+  webhookEndpointsDelete,
+  webhookEndpointsRotateSecret,
+  webhookEndpointsDeliveries,
+  webhookEndpointsRedeliver,
 ];
 
-export function registerRoutes(app: Router): void {
-  for (const r of ROUTES) r.register(app);
+export function registerRoutes(app: Router, deps: RouteDeps): void {
+  for (const r of ROUTES) r.register(app, deps);
 }

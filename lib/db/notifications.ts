@@ -11,6 +11,8 @@ export const CHANNELS = {
   botDue: 'notula_bot_due',
   /** payload: bot id — something changed for a running bot (leave requested). */
   botControl: 'notula_bot_control',
+  /** payload: bot id, or `workspace:<id>` — new rows in the event log (lib/events.ts). */
+  events: 'notula_events',
 } as const;
 
 export type Channel = (typeof CHANNELS)[keyof typeof CHANNELS];

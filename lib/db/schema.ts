@@ -121,6 +121,8 @@ export const bots = pgTable(
     recordingStartedAt: tstz('recording_started_at'),
     endedAt: tstz('ended_at'),
     dataDeletedAt: tstz('data_deleted_at'),
+    /** The last sequence number given to one of this bot's events (lib/events.ts); the row lock orders them. */
+    eventSeq: integer('event_seq').notNull().default(0),
     createdAt: createdAt(),
   },
   (t) => [
@@ -242,4 +244,95 @@ export const auditEvents = pgTable(
     at: tstz('at').notNull().defaultNow(),
   },
   (t) => [index('audit_events_workspace_idx').on(t.workspaceId, t.at)],
+);
+
+/**
+ * The event log: what happened to a bot (status, participants, transcript, recording) or a
+ * workspace (calendar), written in the same transaction as the change it describes. Bot
+ * events carry a per-bot `seq` (1, 2, …) that commits in order, so the live stream can replay
+ * `seq > n` and tail new rows without gaps; webhook deliveries are made from the same rows.
+ */
+export const events = pgTable(
+  'events',
+  {
+    /** `evt_…`; also the `webhook-id` of every delivery of this event. */
+    id: text('id').primaryKey(),
+    workspaceId: text('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+    botId: text('bot_id').references(() => bots.id, { onDelete: 'cascade' }),
+    /** Order within the bot's events; null for workspace events. */
+    seq: integer('seq'),
+    type: text('type').notNull(),
+    data: jsonb('data').notNull(),
+    /** A webhook endpoint wanted this event when it was written; the fan-out has not made its deliveries yet. */
+    fanoutPending: boolean('fanout_pending').notNull().default(false),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('events_bot_seq_key').on(t.botId, t.seq),
+    index('events_workspace_idx').on(t.workspaceId, t.id),
+    index('events_fanout_pending_idx').on(t.id).where(sql`${t.fanoutPending}`),
+  ],
+);
+
+/** Where a workspace wants its events POSTed (Standard Webhooks). */
+export const webhookEndpoints = pgTable(
+  'webhook_endpoints',
+  {
+    id: text('id').primaryKey(),
+    workspaceId: text('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+    url: text('url').notNull(),
+    description: text('description'),
+    /** Event types to send; empty means all. */
+    eventTypes: text('event_types').array().notNull().default(sql`'{}'::text[]`),
+    /** The `whsec_…` signing secret, sealed with SecretBox (it must be read back to sign). */
+    secret: text('secret').notNull(),
+    /** After a rotation, the old secret keeps signing (as a second signature) until this time. */
+    previousSecret: text('previous_secret'),
+    previousSecretExpiresAt: tstz('previous_secret_expires_at'),
+    enabled: boolean('enabled').notNull().default(true),
+    disabledReason: text('disabled_reason'),
+    disabledAt: tstz('disabled_at'),
+    createdAt: createdAt(),
+    updatedAt: tstz('updated_at').notNull().defaultNow(),
+  },
+  (t) => [index('webhook_endpoints_workspace_idx').on(t.workspaceId, t.id)],
+);
+
+/** One event for one endpoint: its state, the retry schedule and the latest outcome. */
+export const webhookDeliveries = pgTable(
+  'webhook_deliveries',
+  {
+    id: text('id').primaryKey(),
+    endpointId: text('endpoint_id').notNull().references(() => webhookEndpoints.id, { onDelete: 'cascade' }),
+    eventId: text('event_id').notNull().references(() => events.id, { onDelete: 'cascade' }),
+    status: text('status', { enum: ['pending', 'succeeded', 'failed', 'cancelled'] }).notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    /** The pg-boss job allowed to make the next attempt; older jobs for this delivery do nothing. */
+    jobId: text('job_id'),
+    nextAttemptAt: tstz('next_attempt_at'),
+    /** Retries continue until this much time has passed since here (the first or a manual attempt). */
+    windowStartedAt: tstz('window_started_at').notNull().defaultNow(),
+    lastStatusCode: integer('last_status_code'),
+    lastError: text('last_error'),
+    lastLatencyMs: integer('last_latency_ms'),
+    createdAt: createdAt(),
+    completedAt: tstz('completed_at'),
+  },
+  (t) => [uniqueIndex('webhook_deliveries_endpoint_event_key').on(t.endpointId, t.eventId), index('webhook_deliveries_endpoint_idx').on(t.endpointId, t.id)],
+);
+
+/** Every HTTP attempt of a delivery. */
+export const webhookAttempts = pgTable(
+  'webhook_attempts',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    deliveryId: text('delivery_id').notNull().references(() => webhookDeliveries.id, { onDelete: 'cascade' }),
+    attempt: integer('attempt').notNull(),
+    manual: boolean('manual').notNull().default(false),
+    startedAt: tstz('started_at').notNull(),
+    statusCode: integer('status_code'),
+    latencyMs: integer('latency_ms').notNull(),
+    error: text('error'),
+  },
+  (t) => [index('webhook_attempts_delivery_idx').on(t.deliveryId, t.id)],
 );

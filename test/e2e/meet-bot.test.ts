@@ -2,15 +2,19 @@
  * The core loop, end to end: a real bot (Chromium under Xvfb, PulseAudio, ffmpeg,
  * pocketsphinx) is sent through the API to the local Meet replica, knocks, waits in the
  * lobby, is admitted, records a participant who speaks over real WebRTC audio, and leaves
- * when the participant leaves.
+ * when the participant leaves. A WebSocket client follows the bot live, and a webhook
+ * receiver (verifying with `standardwebhooks`) gets its signed events.
  */
 import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'drizzle-orm';
 import { attributionAccuracy, wordErrorRate } from '../../lib/wer.js';
+import { LiveClient } from '../harness/live-client.js';
 import { startTestNotula, waitForBot, type TestNotula } from '../harness/notula.js';
+import { WebhookReceiver } from '../harness/webhook-receiver.js';
 import { MEETING_SCRIPT, synthesizeSpeech } from '../harness/speech.js';
 import { startMeetReplica, type MeetReplica } from '../replicas/meet/server.js';
 import { launchParticipants, type ParticipantPool } from '../replicas/participant.js';
@@ -20,14 +24,20 @@ const execFileP = promisify(execFile);
 let replica: MeetReplica;
 let people: ParticipantPool;
 let notula: TestNotula;
+let receiver: WebhookReceiver;
 
 beforeAll(async () => {
   replica = await startMeetReplica();
   people = await launchParticipants();
-  notula = await startTestNotula({ BOT_HOST_OVERRIDES: replica.hostOverride });
+  notula = await startTestNotula({ BOT_HOST_OVERRIDES: replica.hostOverride, WEBHOOKS_ALLOW_PRIVATE: 'true' });
+  receiver = await WebhookReceiver.start('whsec_placeholder');
+  const endpoint = await notula.api('POST', '/v1/webhook-endpoints', { url: receiver.url() });
+  expect(endpoint.status).toBe(201);
+  receiver.secret = endpoint.body.secret;
 }, 120_000);
 
 afterAll(async () => {
+  await receiver?.stop();
   await notula?.stop();
   await people?.close();
   await replica?.close();
@@ -49,6 +59,7 @@ describe('a Meet bot end to end', () => {
     });
     expect(created.status).toBe(201);
     const botId = created.body.id as string;
+    const stream = await LiveClient.connect(notula.url, botId, { token: notula.key });
 
     expect((await replica.waitForKnock(code, 30_000)).name).toBe('Notula Notetaker');
     await waitForBot(notula, botId, (b) => b.status.code === 'in_waiting_room', 15_000);
@@ -56,8 +67,9 @@ describe('a Meet bot end to end', () => {
     await waitForBot(notula, botId, (b) => b.status.code === 'in_call_recording', 20_000);
     await ada.waitForPeers(2, 10_000);
 
+    const spoken: { startedAt: number; endedAt: number }[] = [];
     for (const [i, line] of lines.entries()) {
-      await voices[i]!.speak(line.path);
+      spoken.push(await voices[i]!.speak(line.path));
       await new Promise((r) => setTimeout(r, 700));
     }
     // Segments are stored as they are spoken, before the bot leaves.
@@ -113,5 +125,43 @@ describe('a Meet bot end to end', () => {
     const attribution = attributionAccuracy(script, transcript.segments);
     console.log(`[measure] speaker attribution ${(attribution.accuracy * 100).toFixed(1)}% of ${attribution.matchedWords} words (${attribution.unattributed} unattributed)`);
     expect(attribution.accuracy).toBeGreaterThanOrEqual(0.9);
+
+    // The live stream saw it all as it happened, in order, and closed when the bot was done.
+    expect(await stream.closed).toEqual({ code: 1000, reason: 'bot finished' });
+    expect(stream.events.map((e) => e.seq)).toEqual(stream.events.map((_, i) => i + 1));
+    expect(stream.events.filter((e) => e.type === 'bot.status_change').map((e) => e.data.status.code)).toEqual(done.status_history.map((h: { code: string }) => h.code));
+    expect(stream.events.filter((e) => e.type === 'participant.join').map((e) => e.data.participant.name)).toContain('Ada Lovelace');
+    const liveSegments = stream.events.filter((e) => e.type === 'transcript.segment');
+    expect(liveSegments.map((e) => e.data.segment.text)).toEqual(transcript.segments.map((s: { text: string }) => s.text));
+    expect(stream.events.at(-1)!.type).toBe('transcript.done');
+    // Segments reached the socket while the bot was still in the call, within a second of being stored.
+    const stored = (
+      await notula.database.db.execute(sql`select seq, extract(epoch from created_at) * 1000 as at from transcript_segments where bot_id = ${botId} order by seq`)
+    ).rows as { seq: number; at: string }[];
+    const inCallUntil = stream.events.find((e) => e.data.status?.code === 'call_ended')!.receivedAt;
+    for (const e of liveSegments) {
+      const at = Number(stored.find((r) => r.seq === e.data.segment.seq)!.at);
+      expect(e.receivedAt - at).toBeLessThan(1000);
+      expect(e.receivedAt).toBeLessThan(inCallUntil);
+    }
+    const lineDelays = spoken.map((line, i) => {
+      const mine = liveSegments.filter((e) => e.receivedAt > line.startedAt && e.receivedAt <= (spoken[i + 1]?.startedAt ?? line.endedAt + 15_000));
+      return mine.length ? Math.max(...mine.map((e) => e.receivedAt)) - line.endedAt : null;
+    });
+    console.log(`line end → segment on the WebSocket: ${lineDelays.map((d) => (d === null ? 'none' : `${d} ms`)).join(', ')}`);
+
+    // The webhook receiver got every webhook event of the log, signed, each once under its own id.
+    const { rows: logged } = await notula.database.db.execute(
+      sql`select id, type from events where bot_id = ${botId} and type not like 'participant.%' order by seq`,
+    );
+    await receiver.waitFor(() => new Set(receiver.received.map((r) => r.id)).size >= logged.length, 20_000);
+    expect(receiver.received.every((r) => r.verified)).toBe(true);
+    const byId = new Map(receiver.received.map((r) => [r.id, r.json]));
+    expect([...byId.keys()].sort()).toEqual(logged.map((r) => r.id as string).sort());
+    const hooks = logged.map((r) => byId.get(r.id as string)!);
+    expect(hooks.filter((h) => h.type === 'bot.status_change').map((h) => h.data.status.code)).toEqual(done.status_history.map((h: { code: string }) => h.code));
+    expect(hooks.filter((h) => h.type === 'transcript.segment')).toHaveLength(transcript.segments.length);
+    expect(hooks.find((h) => h.type === 'recording.done')!.data.recording.status).toBe('ready');
+    expect(hooks.find((h) => h.type === 'transcript.done')!.data.segment_count).toBe(transcript.segments.length);
   }, 180_000);
 });
