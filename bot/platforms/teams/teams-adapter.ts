@@ -186,8 +186,10 @@ export class TeamsAdapter implements PlatformAdapter {
   /**
    * From the roster when it is open; otherwise from the video tiles (others) plus the bot,
    * keeping the ids the roster gave each name so the participant timeline does not churn.
+   * Null until the roster has been read once (the first moment in the call): tiles alone
+   * would give ids the roster then replaces.
    */
-  private participants(ctx: PlatformContext, p: TeamsProbe): SeenParticipant[] {
+  private participants(ctx: PlatformContext, p: TeamsProbe): SeenParticipant[] | null {
     let known = this.knownPeople.get(ctx.page);
     if (!known) this.knownPeople.set(ctx.page, (known = new Map()));
     if (p.roster) {
@@ -195,6 +197,7 @@ export class TeamsAdapter implements PlatformAdapter {
       for (const person of people) known.set(person.name, person);
       return people;
     }
+    if (known.size === 0) return null;
     const byName = (name: string, isSelf: boolean): SeenParticipant =>
       known.get(name) ?? { platformId: `name:${name.toLowerCase()}`, name, isSelf };
     return [byName(ctx.botName, true), ...p.tiles.filter((n) => n !== ctx.botName).map((n) => byName(n, false))];

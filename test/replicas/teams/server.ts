@@ -96,6 +96,9 @@ export interface TeamsMember {
   cameraOn: boolean;
 }
 
+/** How someone left the call or the lobby. */
+export type Departure = 'hung-up' | 'cancelled' | 'disconnected' | 'denied' | 'removed' | 'ended';
+
 export interface ChatMessage {
   from: string;
   text: string;
@@ -123,6 +126,8 @@ export interface TeamsReplica {
   /** Everyone in the call, in join order. */
   participants(code: string): TeamsMember[];
   chatMessages(code: string): ChatMessage[];
+  /** Everyone who left the call or the lobby, in order, and how (a bot that hangs up vs. one whose browser went away). */
+  departures(code: string): { name: string; how: Departure }[];
   /** Names the conference mixer hears speaking right now. */
   speaking(code: string): string[];
   /** Whether the member's media link to the mixer is up. */
@@ -178,6 +183,7 @@ interface Meeting {
   clients: Set<Client>;
   chat: ChatMessage[];
   knockWaiters: Set<() => void>;
+  departures: { name: string; how: Departure }[];
   mixer?: Client;
   /** The mixer page's browser context while it is open (or opening). */
   mixerContext?: Promise<BrowserContext | undefined>;
@@ -359,10 +365,11 @@ export async function startTeamsReplica(opts: { port?: number; mediaBrowser?: Br
   };
 
   /** Takes a client out of the call or the lobby, showing it `screen` (if it is still there). */
-  const depart = (c: Client, screen: Screen | null) => {
+  const depart = (c: Client, screen: Screen | null, how: Departure) => {
     const m = c.meeting;
     const was = c.state;
     c.state = 'gone';
+    if (m && (was === 'incall' || was === 'knocking') && c.role !== 'mixer') m.departures.push({ name: c.name, how });
     if (screen) showScreen(c, screen);
     if (!m || was !== 'incall') return;
     c.mediaUp = false;
@@ -454,10 +461,10 @@ export async function startTeamsReplica(opts: { port?: number; mediaBrowser?: Br
         if (c.state === 'incall' && c.meeting) broadcastRoster(c.meeting);
         return;
       case 'cancel':
-        if (c.state === 'knocking' || c.state === 'prejoin') depart(c, 'left');
+        if (c.state === 'knocking' || c.state === 'prejoin') depart(c, 'left', 'cancelled');
         return;
       case 'leave':
-        if (c.state === 'incall') depart(c, 'left');
+        if (c.state === 'incall') depart(c, 'left', 'hung-up');
         return;
       case 'chat': {
         const text = String(msg.text ?? '');
@@ -635,7 +642,7 @@ export async function startTeamsReplica(opts: { port?: number; mediaBrowser?: Br
             if (inCall(m).some((o) => o !== c)) openMixer(m);
           }
         } else {
-          depart(c, null);
+          depart(c, null, 'disconnected');
         }
         m?.clients.delete(c);
         clients.delete(c);
@@ -704,6 +711,7 @@ export async function startTeamsReplica(opts: { port?: number; mediaBrowser?: Br
         clients: new Set(),
         chat: [],
         knockWaiters: new Set(),
+        departures: [],
         speakingIds: [],
         mixerGen: 0,
       });
@@ -736,13 +744,13 @@ export async function startTeamsReplica(opts: { port?: number; mediaBrowser?: Br
     },
 
     deny(code, name) {
-      depart(knockBy(code, name), 'denied');
+      depart(knockBy(code, name), 'denied', 'denied');
     },
 
     remove(code, name) {
       const c = members(meeting(code)).find((o) => o.name === name);
       if (!c) throw new Error(`teams replica: nobody named ${JSON.stringify(name)} is in ${code}`);
-      depart(c, 'removed');
+      depart(c, 'removed', 'removed');
     },
 
     end(code) {
@@ -750,6 +758,7 @@ export async function startTeamsReplica(opts: { port?: number; mediaBrowser?: Br
       for (const c of [...m.clients]) {
         if (c.role === 'mixer') continue;
         if (c.state === 'incall' || c.state === 'knocking' || c.state === 'prejoin') {
+          if (c.state !== 'prejoin') m.departures.push({ name: c.name, how: 'ended' });
           c.state = 'gone';
           showScreen(c, 'ended');
         }
@@ -768,6 +777,8 @@ export async function startTeamsReplica(opts: { port?: number; mediaBrowser?: Br
       })),
 
     chatMessages: (code) => meeting(code).chat.map((x) => ({ ...x })),
+
+    departures: (code) => meeting(code).departures.map((d) => ({ ...d })),
 
     speaking(code) {
       const m = meeting(code);
