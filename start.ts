@@ -20,6 +20,7 @@ import { InProcessLauncher } from './bot/launcher.js';
 import { MeetAdapter } from './bot/platforms/meet/meet-adapter.js';
 import type { SdkAssets } from './bot/platforms/zoom-sdk/page-server.js';
 import { ZoomSdkAdapter } from './bot/platforms/zoom-sdk/zoom-sdk-adapter.js';
+import { TeamsAdapter } from './bot/platforms/teams/teams-adapter.js';
 import { PocketsphinxTranscriber } from './bot/transcribe/pocketsphinx.js';
 import type { Config } from './lib/config.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './lib/db/embedded.js';
@@ -145,7 +146,7 @@ export async function startNotula(opts: StartOptions): Promise<Notula> {
       pulse,
       display: display?.display,
       browsers: opts.browsers ?? new ChromiumLauncher(),
-      adapters: { google_meet: new MeetAdapter(), ...(zoomSdk ? { zoom: zoomSdk } : {}) },
+      adapters: { google_meet: new MeetAdapter(), microsoft_teams: new TeamsAdapter(), ...(zoomSdk ? { zoom: zoomSdk } : {}) },
       notifications,
       workerId: `${process.pid}-${randomUUID().slice(0, 8)}`,
       spoolDir: path.join(dataDir, 'spool'),

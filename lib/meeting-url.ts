@@ -33,7 +33,7 @@ const SUPPORTED = 'Notula supports Google Meet (meet.google.com), Microsoft Team
 const fail = (reason: string): ParseResult => ({ ok: false, reason });
 const ok = (meeting: MeetingRef): ParseResult => ({ ok: true, meeting });
 
-/** Parses any user-supplied meeting link (trims, accepts missing scheme, unwraps Outlook SafeLinks `*.safelinks.protection.outlook.com/?url=` and Google `google.com/url?q=` redirects, possibly nested), detects the platform and normalises it. Anything else → ok:false with a human reason. Never throws. */
+/** Parses any user-supplied meeting link (trims, accepts missing scheme and Teams' `msteams:` app links, unwraps Outlook SafeLinks `*.safelinks.protection.outlook.com/?url=` and Google `google.com/url?q=` redirects, possibly nested), detects the platform and normalises it. Anything else → ok:false with a human reason. Never throws. */
 export function parseMeetingUrl(input: string): ParseResult {
   try {
     return parseAt(input, 0);
@@ -72,7 +72,10 @@ function toHttpUrl(input: unknown): URL | string {
 
   let withScheme = s;
   const scheme = /^[a-z][a-z0-9+.-]*:(\/\/)?/i.exec(s);
-  if (s.startsWith('//')) withScheme = `https:${s}`;
+  // The Teams app's own deep links (`msteams:/l/meetup-join/…`, what the launcher opens) name the web route.
+  const teamsApp = /^msteams:(?:\/\/([^/?#]+))?(\/.*)$/i.exec(s);
+  if (teamsApp) withScheme = `https://${teamsApp[1] ?? 'teams.microsoft.com'}${teamsApp[2]}`;
+  else if (s.startsWith('//')) withScheme = `https:${s}`;
   // No scheme, or `host:port/…`, which merely looks like one.
   else if (!scheme || (!scheme[1] && /^\d/.test(s.slice(scheme[0].length)))) withScheme = `https://${s}`;
 

@@ -1,7 +1,8 @@
 /**
- * Test participants for the Meet replica: pages of a separate headless Chromium that join
- * a replica meeting directly as its host (no lobby) and can speak WAV files over their
- * WebRTC audio track. Several participants share one browser (one context each).
+ * Test participants for the replicas (Meet, Teams): pages of a separate headless Chromium that
+ * join a replica meeting directly as its host (no lobby) through the replica's
+ * `/__replica/participant/<code>?name=…` page and can speak WAV files over their WebRTC audio
+ * track. Several participants share one browser (one context each).
  */
 import { randomBytes } from 'node:crypto';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -32,6 +33,8 @@ export interface Participant {
 }
 
 export interface ParticipantPool {
+  /** The participants' browser; a replica may open its own media pages there (the Teams mixer). */
+  readonly browser: Browser;
   join(replicaOrigin: string, code: string, name: string): Promise<Participant>;
   close(): Promise<void>;
 }
@@ -113,6 +116,7 @@ export async function launchParticipants(): Promise<ParticipantPool> {
   }
 
   return {
+    browser,
     join,
     async close() {
       for (const c of contexts) await c.close().catch(() => {});
