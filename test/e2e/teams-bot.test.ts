@@ -12,7 +12,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { wordErrorRate } from '../../lib/wer.js';
+import { attributionAccuracy, wordErrorRate } from '../../lib/wer.js';
 import { startTestNotula, waitForBot, type TestNotula } from '../harness/notula.js';
 import { MEETING_SCRIPT, synthesizeSpeech, type SpeechFile } from '../harness/speech.js';
 import { launchParticipants, type ParticipantPool } from '../replicas/participant.js';
@@ -115,6 +115,10 @@ describe('a Teams bot end to end', () => {
       expect(s.end_ms).toBeGreaterThan(s.start_ms);
       expect(s.words.length).toBeGreaterThan(0);
     }
+    // One mixed stream, so names come only from the voice-level outline: words go to the right speaker.
+    const attribution = attributionAccuracy(MEETING_SCRIPT.map((text, i) => ({ speaker: names[i]!, text })), transcript.segments);
+    console.log(`[measure] teams speaker attribution ${(attribution.accuracy * 100).toFixed(1)}% of ${attribution.matchedWords} words (${attribution.unattributed} unattributed)`);
+    expect(attribution.accuracy).toBeGreaterThanOrEqual(0.9);
   }, 120_000);
 
   it('ends before admission: denied (fatal denied_entry), never admitted (fatal waiting_room_timeout), sign-in required (fatal sign_in_required)', async () => {
