@@ -28,6 +28,8 @@ import { createMetrics } from './lib/metrics.js';
 import { SecretBox } from './lib/secrets.js';
 import { FsRecordingStore } from './recordings/store.js';
 import { PgBossBotDispatcher } from './scheduler/bot-dispatcher.js';
+import { CalendarService } from './scheduler/calendar/service.js';
+import { CalendarWorker } from './scheduler/calendar/worker.js';
 import { startBoss } from './scheduler/boss.js';
 import { BotWorkerPool } from './scheduler/bot-worker.js';
 import { BotSweeper } from './scheduler/sweeper.js';
@@ -74,6 +76,8 @@ export async function startNotula(opts: StartOptions): Promise<Notula> {
   const metrics = createMetrics();
   const store = new FsRecordingStore(path.join(dataDir, 'recordings'));
   const dispatcher = new PgBossBotDispatcher(boss);
+  const secrets = new SecretBox(masterKey);
+  const calendars = new CalendarService({ config, database, boss, secrets, dispatcher, log });
   let draining = false;
 
   // --- api
@@ -85,10 +89,11 @@ export async function startNotula(opts: StartOptions): Promise<Notula> {
       database,
       db: database.db,
       log,
-      secrets: new SecretBox(masterKey),
+      secrets,
       tokens: new TokenService(masterKey, database.db),
       store,
       bots: dispatcher,
+      calendars,
       rateLimiter: new MemoryRateLimiter(),
       metrics: metrics.registry,
       isReady: async () => !draining,
@@ -103,9 +108,12 @@ export async function startNotula(opts: StartOptions): Promise<Notula> {
 
   // --- scheduler
   let sweeper: BotSweeper | undefined;
+  let calendarWorker: CalendarWorker | undefined;
   if (roles.has('scheduler')) {
     sweeper = new BotSweeper(database.db, boss, log, { intervalMs: 15_000, staleAfterMs: 90_000 });
     sweeper.start();
+    calendarWorker = new CalendarWorker(boss, calendars, { concurrency: config.CALENDAR_SYNC_CONCURRENCY, log });
+    await calendarWorker.start();
   }
 
   // --- bot workers
@@ -143,8 +151,9 @@ export async function startNotula(opts: StartOptions): Promise<Notula> {
       if (server) await new Promise<void>((resolve) => server!.close(() => resolve()));
       // 3. Bots stop taking work, leave their calls and keep what they recorded (their jobs retry later).
       await pool?.stop(config.SHUTDOWN_GRACE_S * 1000);
-      // 4. The scheduler's sweeps finish their pass.
+      // 4. The scheduler's sweeps finish their pass; calendar syncs stop taking jobs (a running one finishes).
       await sweeper?.stop();
+      await calendarWorker?.stop();
       // 5. Queue and notifications, then the pool, then the embedded server.
       await boss.stop({ graceful: true, timeout: 10_000, wait: true }).catch((err) => log.warn({ err }, 'pg-boss stop'));
       await notifications.close();

@@ -7,6 +7,7 @@ import type { Logger } from '../lib/log.js';
 import type { SecretBox } from '../lib/secrets.js';
 import type { RecordingStore } from '../recordings/store.js';
 import type { BotDispatcher } from '../scheduler/bot-dispatcher.js';
+import type { CalendarService } from '../scheduler/calendar/service.js';
 import type { TokenService } from './auth/tokens.js';
 import type { RateLimiter } from './auth/rate-limit.js';
 import { ApiError, zodIssues } from './errors.js';
@@ -22,6 +23,8 @@ export interface Services {
   tokens: TokenService;
   store: RecordingStore;
   bots: BotDispatcher;
+  /** Connected calendars: OAuth connect, sync requests from push notifications, removal. */
+  calendars: CalendarService;
   rateLimiter: RateLimiter;
   metrics: Registry;
   /** false while the process drains on shutdown (readiness). */

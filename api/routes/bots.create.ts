@@ -1,9 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { bots, botStatusEvents } from '../../lib/db/schema.js';
 import { inTransaction } from '../../lib/db/transaction.js';
-import { newId } from '../../lib/ids.js';
 import { parseMeetingUrl } from '../../lib/meeting-url.js';
-import { AutomaticLeaveSchema, jobExpirySeconds, TranscriptionSettingsSchema } from '../../bot/settings.js';
+import { AutomaticLeaveSchema, TranscriptionSettingsSchema } from '../../bot/settings.js';
+import { insertScheduledBot } from '../../scheduler/bot-scheduling.js';
 import { botJson, BotSchema, loadBot } from '../bot-view.js';
 import type { Router } from '../context.js';
 import { ApiError, errorResponses } from '../errors.js';
@@ -56,29 +55,19 @@ export function register(app: Router) {
     const requested = body.join_at ? Date.parse(body.join_at) : now;
     if (requested - now > MAX_SCHEDULE_AHEAD_MS) throw new ApiError('validation_failed', 'join_at: at most a year ahead', [{ path: 'join_at', message: 'at most a year ahead' }]);
     const joinAt = new Date(Math.max(requested, now));
-    const id = newId('bot');
-    await inTransaction(database, async (tx, sql) => {
-      await tx.insert(bots).values({
-        id,
+    const id = await inTransaction(database, (tx, sql) =>
+      insertScheduledBot(tx, sql, { dispatcher, config }, {
         workspaceId: c.var.principal.workspaceId,
         meetingUrl: body.meeting_url,
         meeting: parsed.meeting,
-        platform: parsed.meeting.platform,
         botName: body.bot_name,
         joinAt,
-        status: 'scheduled',
         transcription: body.transcription,
         automaticLeave: body.automatic_leave,
         metadata: body.metadata,
-      });
-      await tx.insert(botStatusEvents).values({ botId: id, code: 'scheduled' });
-      const jobId = await dispatcher.schedule(sql, {
-        botId: id,
-        joinAt,
-        expireInSeconds: jobExpirySeconds(body.automatic_leave, config.BOT_JOIN_TIMEOUT_S),
-      });
-      await sql.executeSql('update bots set job_id = $1 where id = $2', [jobId, id]);
-    });
+      }),
+    );
+    if (!id) throw new Error('a bot without a dedup key cannot conflict');
     const row = await loadBot(db, c.var.principal.workspaceId, id);
     return c.json(await botJson(db, row, config.PUBLIC_URL), 201);
   });

@@ -1,7 +1,6 @@
 import { createRoute } from '@hono/zod-openapi';
-import { and, eq } from 'drizzle-orm';
-import { bots } from '../../lib/db/schema.js';
 import { isLive, type StatusCode } from '../../bot/status.js';
+import { cancelBotJobs, deleteScheduledBot } from '../../scheduler/bot-scheduling.js';
 import { loadBot } from '../bot-view.js';
 import type { Router } from '../context.js';
 import { ApiError, errorResponses } from '../errors.js';
@@ -23,11 +22,8 @@ export function register(app: Router) {
     const { db, bots: dispatcher } = c.var.services;
     const bot = await loadBot(db, c.var.principal.workspaceId, c.req.valid('param').id);
     // Only a bot still `scheduled` can go; the status check in the delete closes the race with a worker picking it up.
-    const deleted = await db
-      .delete(bots)
-      .where(and(eq(bots.id, bot.id), eq(bots.status, 'scheduled')))
-      .returning({ jobId: bots.jobId });
-    if (deleted.length === 0) {
+    const deleted = await deleteScheduledBot(db, bot.id);
+    if (!deleted) {
       // `bot` was read before the delete: still `scheduled` there means a worker has just picked it up.
       const message =
         bot.status === 'scheduled' || isLive(bot.status as StatusCode)
@@ -35,7 +31,7 @@ export function register(app: Router) {
           : `the bot is ${bot.status}; only a scheduled bot can be cancelled (DELETE /v1/bots/{id}/data deletes what it recorded)`;
       throw new ApiError('invalid_state', message);
     }
-    if (deleted[0]!.jobId) await dispatcher.cancel(deleted[0]!.jobId);
+    await cancelBotJobs(dispatcher, [deleted.jobId]);
     return c.body(null, 204);
   });
 }

@@ -17,6 +17,7 @@ import { createMetrics } from '../../lib/metrics.js';
 import { SecretBox } from '../../lib/secrets.js';
 import { FsRecordingStore } from '../../recordings/store.js';
 import { PgBossBotDispatcher } from '../../scheduler/bot-dispatcher.js';
+import { CalendarService } from '../../scheduler/calendar/service.js';
 import { startBoss } from '../../scheduler/boss.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
 
@@ -50,15 +51,18 @@ export async function createTestApi(env: Record<string, string> = {}): Promise<T
   const config = loadConfig({ NODE_ENV: 'test', DATA_DIR: dataDir, RATE_LIMIT_AUTH_PER_MINUTE: '1000', ...env });
   const boss = await startBoss({ url: database.url, log: silentLogger, supervise: false });
   const masterKey = randomBytes(32);
+  const secrets = new SecretBox(masterKey);
+  const dispatcher = new PgBossBotDispatcher(boss);
   const services: Services = {
     config,
     database,
     db: database.db,
     log: silentLogger,
-    secrets: new SecretBox(masterKey),
+    secrets,
     tokens: new TokenService(masterKey, database.db),
     store: new FsRecordingStore(path.join(dataDir, 'recordings')),
-    bots: new PgBossBotDispatcher(boss),
+    bots: dispatcher,
+    calendars: new CalendarService({ config, database, boss, secrets, dispatcher, log: silentLogger }),
     rateLimiter: new MemoryRateLimiter(),
     metrics: createMetrics().registry,
     isReady: async () => true,

@@ -1,0 +1,88 @@
+/**
+ * Creating and cancelling scheduled bots, shared by `POST /v1/bots`, `DELETE /v1/bots/{id}`
+ * and calendar auto-join: the bot row, its first status event and its `bot.join` job commit
+ * together; cancelling deletes the row only while it is still `scheduled` (the status check in
+ * the delete closes the race with a worker picking the job up) and cancels the job after.
+ */
+import { and, eq, sql as dsql } from 'drizzle-orm';
+import type { Config } from '../lib/config.js';
+import type { DbOrTx } from '../lib/db/index.js';
+import { bots, botStatusEvents } from '../lib/db/schema.js';
+import type { SqlExecutor } from '../lib/db/transaction.js';
+import { newId } from '../lib/ids.js';
+import type { MeetingRef } from '../lib/meeting-url.js';
+import { jobExpirySeconds, type AutomaticLeave, type TranscriptionSettings } from '../bot/settings.js';
+import type { BotDispatcher } from './bot-dispatcher.js';
+
+export interface NewBot {
+  workspaceId: string;
+  /** The link as given (or found in the calendar). */
+  meetingUrl: string;
+  meeting: MeetingRef;
+  botName: string;
+  joinAt: Date;
+  transcription: TranscriptionSettings;
+  automaticLeave: AutomaticLeave;
+  metadata: Record<string, unknown>;
+  /** Calendar bots: at most one bot per key and workspace (`bots_dedup_key`). */
+  dedupKey?: string;
+}
+
+export interface BotScheduling {
+  dispatcher: BotDispatcher;
+  config: Pick<Config, 'BOT_JOIN_TIMEOUT_S'>;
+}
+
+/**
+ * Inserts a scheduled bot and enqueues its join, inside the caller's transaction. Returns the
+ * new bot's id; with a `dedupKey` that another bot already holds, inserts nothing and returns
+ * undefined (the caller then uses that bot).
+ */
+export async function insertScheduledBot(tx: DbOrTx, sql: SqlExecutor, deps: BotScheduling, input: NewBot): Promise<string | undefined> {
+  const id = newId('bot');
+  const inserted = await tx
+    .insert(bots)
+    .values({
+      id,
+      workspaceId: input.workspaceId,
+      meetingUrl: input.meetingUrl,
+      meeting: input.meeting,
+      platform: input.meeting.platform,
+      botName: input.botName,
+      joinAt: input.joinAt,
+      status: 'scheduled',
+      transcription: input.transcription,
+      automaticLeave: input.automaticLeave,
+      metadata: input.metadata,
+      dedupKey: input.dedupKey ?? null,
+    })
+    .onConflictDoNothing({ target: [bots.workspaceId, bots.dedupKey], where: dsql`${bots.dedupKey} is not null` })
+    .returning({ id: bots.id });
+  if (inserted.length === 0) return undefined;
+  await tx.insert(botStatusEvents).values({ botId: id, code: 'scheduled' });
+  const jobId = await deps.dispatcher.schedule(sql, {
+    botId: id,
+    joinAt: input.joinAt,
+    expireInSeconds: jobExpirySeconds(input.automaticLeave, deps.config.BOT_JOIN_TIMEOUT_S),
+  });
+  await sql.executeSql('update bots set job_id = $1 where id = $2', [jobId, id]);
+  return id;
+}
+
+/**
+ * Deletes the bot if it is still `scheduled`. Returns its job id (cancel it with
+ * `cancelBotJobs` once the transaction commits), or `false` when the bot has started (or
+ * ended, or is gone) and was left alone.
+ */
+export async function deleteScheduledBot(tx: DbOrTx, botId: string): Promise<{ jobId: string | null } | false> {
+  const deleted = await tx
+    .delete(bots)
+    .where(and(eq(bots.id, botId), eq(bots.status, 'scheduled')))
+    .returning({ jobId: bots.jobId });
+  return deleted[0] ?? false;
+}
+
+/** Cancels the join jobs of deleted bots; a job a worker already took finds no bot row and ends. */
+export async function cancelBotJobs(dispatcher: BotDispatcher, jobIds: (string | null)[]): Promise<void> {
+  for (const jobId of jobIds) if (jobId) await dispatcher.cancel(jobId);
+}
