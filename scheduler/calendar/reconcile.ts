@@ -230,7 +230,7 @@ async function lockKeys(tx: DbOrTx, workspaceId: string, targets: Target[], curr
   const sorted = [...keys].sort();
   for (let i = 0; i < sorted.length; i += 500) {
     await tx.execute(
-      dsql`select pg_advisory_xact_lock(${KEY_LOCK_NS}::int, hashtext(k)) from (select k from unnest(${sorted.slice(i, i + 500)}::text[]) as k order by k) as keys`,
+      dsql`select pg_advisory_xact_lock(${KEY_LOCK_NS}::int, hashtext(k)) from (select k from jsonb_array_elements_text(${JSON.stringify(sorted.slice(i, i + 500))}::jsonb) as k order by k) as keys`,
     );
   }
 }

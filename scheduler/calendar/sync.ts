@@ -9,7 +9,7 @@
  * Syncs of one calendar never overlap: the whole sync holds a session advisory lock on the
  * connection that does its writes.
  */
-import { and, asc, eq, lt, ne } from 'drizzle-orm';
+import { and, asc, eq, ne } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import type pg from 'pg';
 import type { Config } from '../../lib/config.js';
@@ -72,20 +72,26 @@ export class CalendarSync {
   constructor(private readonly deps: SyncDeps) {}
 
   async sync(calendarId: string): Promise<SyncOutcome> {
-    const client = await this.deps.database.pool.connect();
-    let broken = false;
-    try {
-      await client.query('select pg_advisory_lock($1, hashtext($2))', [CALENDAR_LOCK_NS, calendarId]);
+    for (let wait = 25; ; wait = Math.min(1000, wait * 2)) {
+      const client = await this.deps.database.pool.connect();
+      let broken = false;
       try {
-        return await this.#syncLocked(client, calendarId);
+        // Try, and wait without a connection: waiters holding pool connections could starve the holder.
+        const { rows } = await client.query<{ locked: boolean }>('select pg_try_advisory_lock($1, hashtext($2)) as locked', [CALENDAR_LOCK_NS, calendarId]);
+        if (rows[0]?.locked) {
+          try {
+            return await this.#syncLocked(client, calendarId);
+          } finally {
+            await client.query('select pg_advisory_unlock($1, hashtext($2))', [CALENDAR_LOCK_NS, calendarId]).catch(() => {
+              broken = true;
+            });
+          }
+        }
       } finally {
-        await client.query('select pg_advisory_unlock($1, hashtext($2))', [CALENDAR_LOCK_NS, calendarId]).catch(() => {
-          broken = true;
-        });
+        // A connection whose unlock failed must not go back to the pool still holding the lock.
+        client.release(broken ? new Error('advisory unlock failed') : undefined);
       }
-    } finally {
-      // A connection whose unlock failed must not go back to the pool still holding the lock.
-      client.release(broken ? new Error('advisory unlock failed') : undefined);
+      await new Promise((r) => setTimeout(r, wait + Math.random() * wait));
     }
   }
 
@@ -99,19 +105,16 @@ export class CalendarSync {
     const log = this.deps.log.child({ calendarId, provider: calendar.provider });
 
     try {
-      const accessToken = await this.deps.tokens.accessToken(calendarId);
-      const now = this.deps.now();
-      const stale = !calendar.lastFullSyncAt || now.getTime() - calendar.lastFullSyncAt.getTime() >= FULL_SYNC_EVERY_MS;
-      let outcome: SyncOutcome;
-      if (!calendar.syncCursor || stale) {
-        outcome = await this.#full(client, db, calendar, provider, accessToken, calendar.syncCursor ? 'daily' : 'initial');
-      } else {
+      let outcome: SyncOutcome | undefined;
+      let accessToken = '';
+      // A refused access token (revoked early, clock skew) is refreshed and the listing tried once more.
+      for (let attempt = 1; !outcome; attempt++) {
+        accessToken = await this.deps.tokens.accessToken(calendarId, db);
         try {
-          outcome = await this.#incremental(client, db, calendar, provider, accessToken, calendar.syncCursor);
+          outcome = await this.#listing(client, db, calendar, provider, accessToken, log);
         } catch (err) {
-          if (!(err instanceof SyncCursorExpired)) throw err;
-          log.info('sync cursor expired; syncing in full');
-          outcome = await this.#full(client, db, calendar, provider, accessToken, 'cursor_expired');
+          if (!(err instanceof AccessTokenRejected) || attempt >= 2) throw err;
+          await this.deps.tokens.forgetAccessToken(calendarId, db);
         }
       }
       await this.#keepPushAlive(db, calendar, provider, accessToken).catch((err) => {
@@ -125,9 +128,22 @@ export class CalendarSync {
         await disconnectCalendar(this.deps.database, this.deps, calendarId, { reason: err.reason, message: err.message });
         return { ...skipped, status: 'disconnected' };
       }
-      if (err instanceof AccessTokenRejected) await this.deps.tokens.forgetAccessToken(calendarId);
+      if (err instanceof AccessTokenRejected) await this.deps.tokens.forgetAccessToken(calendarId, db);
       await db.update(calendars).set({ lastSyncError: String((err as Error).message ?? err).slice(0, 500) }).where(eq(calendars.id, calendarId));
       throw err;
+    }
+  }
+
+  async #listing(client: pg.PoolClient, db: Db, calendar: CalendarRow, provider: CalendarProvider, accessToken: string, log: Logger): Promise<SyncOutcome> {
+    const now = this.deps.now();
+    const stale = !calendar.lastFullSyncAt || now.getTime() - calendar.lastFullSyncAt.getTime() >= FULL_SYNC_EVERY_MS;
+    if (!calendar.syncCursor || stale) return this.#full(client, db, calendar, provider, accessToken, calendar.syncCursor ? 'daily' : 'initial');
+    try {
+      return await this.#incremental(client, db, calendar, provider, accessToken, calendar.syncCursor);
+    } catch (err) {
+      if (!(err instanceof SyncCursorExpired)) throw err;
+      log.info('sync cursor expired; syncing in full');
+      return this.#full(client, db, calendar, provider, accessToken, 'cursor_expired');
     }
   }
 
@@ -226,7 +242,7 @@ export class CalendarSync {
     const older = await db
       .select()
       .from(calendarChannels)
-      .where(and(eq(calendarChannels.calendarId, calendar.id), ne(calendarChannels.id, created.id), lt(calendarChannels.createdAt, new Date(now + 1))));
+      .where(and(eq(calendarChannels.calendarId, calendar.id), ne(calendarChannels.id, created.id)));
     for (const c of older) {
       await provider.stop(accessToken, asChannel(c)).catch((err) => this.deps.log.warn({ err: (err as Error).message, channelId: c.id }, 'stopping an old push channel failed'));
       await db.delete(calendarChannels).where(eq(calendarChannels.id, c.id));

@@ -46,16 +46,19 @@ export class CalendarTokens {
     return this.secrets.decrypt(row.accessToken, `calendars.access_token:${row.id}`);
   }
 
-  /** A usable access token, refreshed through the provider when needed. Throws CalendarAuthError for dead grants. */
-  async accessToken(calendarId: string): Promise<string> {
-    const [row] = await this.db.select().from(calendars).where(eq(calendars.id, calendarId));
+  /**
+   * A usable access token, refreshed through the provider when needed. Throws
+   * CalendarAuthError for dead grants. `db` lets a sync run this on the connection it holds.
+   */
+  async accessToken(calendarId: string, db: Db = this.db): Promise<string> {
+    const [row] = await db.select().from(calendars).where(eq(calendars.id, calendarId));
     if (!row || row.status !== 'connected') throw new CalendarAuthError('disconnected', 'the calendar is not connected');
     const cached = this.#validAccessToken(row);
     if (cached) return cached;
     const provider = this.providers[row.provider];
     if (!provider) throw new CalendarAuthError('provider_not_configured', `${row.provider} calendars are not configured on this server`);
 
-    return this.db.transaction(async (tx) => {
+    return db.transaction(async (tx) => {
       const [locked] = await tx.select().from(calendars).where(eq(calendars.id, calendarId)).for('update');
       if (!locked || locked.status !== 'connected') throw new CalendarAuthError('disconnected', 'the calendar is not connected');
       // Another sync refreshed while we waited for the lock.
@@ -73,7 +76,7 @@ export class CalendarTokens {
   }
 
   /** After a 401: the cached access token is no good; the next call refreshes. */
-  async forgetAccessToken(calendarId: string): Promise<void> {
-    await this.db.update(calendars).set({ accessToken: null, accessTokenExpiresAt: null }).where(eq(calendars.id, calendarId));
+  async forgetAccessToken(calendarId: string, db: Db = this.db): Promise<void> {
+    await db.update(calendars).set({ accessToken: null, accessTokenExpiresAt: null }).where(eq(calendars.id, calendarId));
   }
 }
