@@ -326,3 +326,18 @@ async function botForKey(
 function camel(col: string): string {
   return col.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
 }
+
+/**
+ * Someone cancelled a calendar bot by hand (DELETE /v1/bots/{id}): every event subscribed to it
+ * gets `record_override = false`, so no later sync sends it again. Call in the transaction that
+ * deletes the bot.
+ */
+export async function optOutCalendarEvents(tx: DbOrTx, botId: string): Promise<number> {
+  const subscribed = tx.select({ id: botSubscriptions.calendarEventId }).from(botSubscriptions).where(eq(botSubscriptions.botId, botId));
+  const updated = await tx
+    .update(calendarEvents)
+    .set({ recordOverride: false, wantsBot: false, recordReason: 'override_off' })
+    .where(inArray(calendarEvents.id, subscribed))
+    .returning({ id: calendarEvents.id });
+  return updated.length;
+}
