@@ -39,34 +39,47 @@ export interface BotScheduling {
  * undefined (the caller then uses that bot).
  */
 export async function insertScheduledBot(tx: DbOrTx, sql: SqlExecutor, deps: BotScheduling, input: NewBot): Promise<string | undefined> {
-  const id = newId('bot');
+  return (await insertScheduledBots(tx, sql, deps, [input]))[0];
+}
+
+/**
+ * The same for many bots with three statements and one job insert (what a calendar page
+ * needs). Returns, in input order, each new bot's id or undefined where the dedup key was taken.
+ */
+export async function insertScheduledBots(tx: DbOrTx, sql: SqlExecutor, deps: BotScheduling, inputs: NewBot[]): Promise<(string | undefined)[]> {
+  if (inputs.length === 0) return [];
+  const rows = inputs.map((input) => ({
+    id: newId('bot'),
+    workspaceId: input.workspaceId,
+    meetingUrl: input.meetingUrl,
+    meeting: input.meeting,
+    platform: input.meeting.platform,
+    botName: input.botName,
+    joinAt: input.joinAt,
+    status: 'scheduled',
+    transcription: input.transcription,
+    automaticLeave: input.automaticLeave,
+    metadata: input.metadata,
+    dedupKey: input.dedupKey ?? null,
+  }));
   const inserted = await tx
     .insert(bots)
-    .values({
-      id,
-      workspaceId: input.workspaceId,
-      meetingUrl: input.meetingUrl,
-      meeting: input.meeting,
-      platform: input.meeting.platform,
-      botName: input.botName,
-      joinAt: input.joinAt,
-      status: 'scheduled',
-      transcription: input.transcription,
-      automaticLeave: input.automaticLeave,
-      metadata: input.metadata,
-      dedupKey: input.dedupKey ?? null,
-    })
+    .values(rows)
     .onConflictDoNothing({ target: [bots.workspaceId, bots.dedupKey], where: dsql`${bots.dedupKey} is not null` })
     .returning({ id: bots.id });
-  if (inserted.length === 0) return undefined;
-  await tx.insert(botStatusEvents).values({ botId: id, code: 'scheduled' });
-  const jobId = await deps.dispatcher.schedule(sql, {
-    botId: id,
-    joinAt: input.joinAt,
-    expireInSeconds: jobExpirySeconds(input.automaticLeave, deps.config.BOT_JOIN_TIMEOUT_S),
-  });
-  await sql.executeSql('update bots set job_id = $1 where id = $2', [jobId, id]);
-  return id;
+  const created = new Set(inserted.map((r) => r.id));
+  const fresh = rows.map((r, i) => ({ row: r, input: inputs[i]! })).filter((x) => created.has(x.row.id));
+  if (fresh.length > 0) {
+    await tx.insert(botStatusEvents).values(fresh.map((x) => ({ botId: x.row.id, code: 'scheduled' })));
+    const jobIds = await deps.dispatcher.scheduleMany(
+      sql,
+      fresh.map((x) => ({ botId: x.row.id, joinAt: x.input.joinAt, expireInSeconds: jobExpirySeconds(x.input.automaticLeave, deps.config.BOT_JOIN_TIMEOUT_S) })),
+    );
+    await sql.executeSql('update bots set job_id = j.job_id from jsonb_to_recordset($1::jsonb) as j(id text, job_id text) where bots.id = j.id', [
+      JSON.stringify(fresh.map((x, i) => ({ id: x.row.id, job_id: jobIds[i] }))),
+    ]);
+  }
+  return rows.map((r) => (created.has(r.id) ? r.id : undefined));
 }
 
 /**

@@ -39,6 +39,7 @@ export class GoogleCalendarProvider implements CalendarProvider {
 
   constructor(private readonly config: GoogleConfig & { GOOGLE_CLIENT_ID: string; GOOGLE_CLIENT_SECRET: string }) {
     const base = config.GOOGLE_OAUTH_BASE_URL?.replace(/\/+$/, '');
+    this.#calendar = googleCalendar({ version: 'v3', rootUrl: config.GOOGLE_API_ROOT_URL });
     this.#endpoints = base ? { oauth2AuthBaseUrl: `${base}/o/oauth2/v2/auth`, oauth2TokenUrl: `${base}/token`, oauth2RevokeUrl: `${base}/revoke` } : undefined;
   }
 
@@ -51,11 +52,14 @@ export class GoogleCalendarProvider implements CalendarProvider {
     });
   }
 
-  #api(accessToken: string): calendar_v3.Calendar {
+  /** The Calendar v3 client, built once (it is stateless); each call carries its own auth. */
+  readonly #calendar: calendar_v3.Calendar;
+
+  #auth(accessToken: string): OAuth2Client {
     const auth = this.#oauth();
     // No refresh token here: refreshing (and persisting what it returns) is the token store's job.
     auth.setCredentials({ access_token: accessToken });
-    return googleCalendar({ version: 'v3', auth, rootUrl: this.config.GOOGLE_API_ROOT_URL });
+    return auth;
   }
 
   authorizationUrl(p: { state: string; codeChallenge: string; redirectUri: string }): string {
@@ -79,7 +83,7 @@ export class GoogleCalendarProvider implements CalendarProvider {
     if (!CALENDAR_READ_SCOPES.some((s) => scopes.split(' ').includes(s))) {
       throw new CalendarAuthError('scope_insufficient', 'calendar access was not granted on the consent screen');
     }
-    const primary = await withGoogleErrors(() => this.#api(tokens.access_token!).calendarList.get({ calendarId: 'primary' }));
+    const primary = await withGoogleErrors(() => this.#calendar.calendarList.get({ calendarId: 'primary', auth: this.#auth(tokens.access_token!) }));
     const id = primary.data.id;
     if (!id) throw new TransientCalendarError('Google returned no primary calendar');
     return {
@@ -111,18 +115,19 @@ export class GoogleCalendarProvider implements CalendarProvider {
   }
 
   async listChanges(accessToken: string, p: { cursor?: string; window: SyncWindow; onPage(changes: EventChange[]): Promise<void> }): Promise<string> {
-    const api = this.#api(accessToken);
+    const auth = this.#auth(accessToken);
     let pageToken: string | undefined;
     for (;;) {
       // Parameters other than the window stay the same for full and incremental listings; timeMin/timeMax cannot go with syncToken.
       const params: calendar_v3.Params$Resource$Events$List = {
+        auth,
         calendarId: 'primary',
         singleEvents: true,
         maxResults: PAGE_SIZE,
         ...(p.cursor ? { syncToken: p.cursor } : { timeMin: p.window.start.toISOString(), timeMax: p.window.end.toISOString() }),
         ...(pageToken ? { pageToken } : {}),
       };
-      const res = await withGoogleErrors(() => api.events.list(params));
+      const res = await withGoogleErrors(() => this.#calendar.events.list(params));
       await p.onPage((res.data.items ?? []).filter((e) => e.id).map(toChange));
       // A short or empty page can still have a next one; the sync token comes only with the last.
       if (res.data.nextPageToken) {
@@ -137,7 +142,8 @@ export class GoogleCalendarProvider implements CalendarProvider {
   async watch(accessToken: string, p: { secret: string; ttlSeconds: number; publicUrl: string }): Promise<PushChannel> {
     const id = crypto.randomUUID();
     const res = await withGoogleErrors(() =>
-      this.#api(accessToken).events.watch({
+      this.#calendar.events.watch({
+        auth: this.#auth(accessToken),
         calendarId: 'primary',
         requestBody: { id, type: 'web_hook', address: `${p.publicUrl}${GOOGLE_WEBHOOK_PATH}`, token: p.secret, params: { ttl: String(p.ttlSeconds) } },
       }),
@@ -159,7 +165,7 @@ export class GoogleCalendarProvider implements CalendarProvider {
 
   async stop(accessToken: string, channel: PushChannel): Promise<void> {
     try {
-      await withGoogleErrors(() => this.#api(accessToken).channels.stop({ requestBody: { id: channel.id, resourceId: channel.resourceId ?? '' } }));
+      await withGoogleErrors(() => this.#calendar.channels.stop({ auth: this.#auth(accessToken), requestBody: { id: channel.id, resourceId: channel.resourceId ?? '' } }));
     } catch (err) {
       // Already stopped or expired: nothing left to stop.
       if (!(err instanceof NotFound)) throw err;

@@ -21,7 +21,7 @@ import { meetingKey, parseMeetingUrl, type MeetingRef } from '../../lib/meeting-
 import { AutomaticLeaveSchema, TranscriptionSettingsSchema } from '../../bot/settings.js';
 import { isLive, type StatusCode } from '../../bot/status.js';
 import type { BotDispatcher } from '../bot-dispatcher.js';
-import { deleteScheduledBot, insertScheduledBot } from '../bot-scheduling.js';
+import { insertScheduledBots } from '../bot-scheduling.js';
 import type { EventChange, SyncedEvent, SyncWindow } from './model.js';
 import { decide, readRules, type Decision, type EventFacts } from './rules.js';
 import type { CalendarRow } from './tokens.js';
@@ -199,12 +199,16 @@ export async function reevaluate(tx: DbOrTx, sql: SqlExecutor, deps: ReconcileDe
   const events = await tx.select().from(calendarEvents).where(where);
   if (events.length === 0) return emptyResult();
   const targets: Target[] = [];
+  const changed: { id: string; wants: boolean; reason: string }[] = [];
   for (const e of events) {
     const decision = decideFor(calendar, e, now);
-    if (decision.wantsBot !== e.wantsBot || decision.reason !== e.recordReason) {
-      await tx.update(calendarEvents).set({ wantsBot: decision.wantsBot, recordReason: decision.reason }).where(eq(calendarEvents.id, e.id));
-    }
+    if (decision.wantsBot !== e.wantsBot || decision.reason !== e.recordReason) changed.push({ id: e.id, wants: decision.wantsBot, reason: decision.reason });
     targets.push({ eventId: e.id, want: wantOf(e, decision), gone: false });
+  }
+  if (changed.length > 0) {
+    await tx.execute(
+      dsql`update calendar_events set wants_bot = d.wants, record_reason = d.reason from jsonb_to_recordset(${JSON.stringify(changed)}::jsonb) as d(id text, wants boolean, reason text) where calendar_events.id = d.id`,
+    );
   }
   const current = await currentSubscriptions(tx, targets.map((t) => t.eventId));
   await lockKeys(tx, calendar.workspaceId, targets, current);
@@ -244,6 +248,11 @@ function keeps(t: Target, cur: CurrentSubscription): boolean {
   return cur.status !== 'scheduled' && !t.want;
 }
 
+/**
+ * Set-based, a fixed number of statements per page whatever its size: detach what moved,
+ * find or create (in one insert) the bots of the wanted keys, attach, drop gone events, and
+ * cancel the scheduled bots nobody subscribes to any more.
+ */
 async function moveSubscriptions(
   tx: DbOrTx,
   sql: SqlExecutor,
@@ -254,73 +263,94 @@ async function moveSubscriptions(
 ): Promise<ReconcileResult> {
   const result = emptyResult();
   const now = deps.now();
-  const detached = new Set<string>();
+  const detach: string[] = [];
+  const detachedBots = new Set<string>();
+  const attach: Target[] = [];
+  const goneKept: string[] = [];
+  const goneDropped: string[] = [];
   for (const t of targets) {
     const cur = current.get(t.eventId);
     const kept = cur !== undefined && keeps(t, cur);
     if (cur && !kept) {
-      await tx.delete(botSubscriptions).where(eq(botSubscriptions.calendarEventId, t.eventId));
-      detached.add(cur.botId);
+      detach.push(t.eventId);
+      detachedBots.add(cur.botId);
     }
-    if (t.want && !kept) {
-      const botId = await botForKey(tx, sql, deps, calendar, t.want, now, result);
-      await tx
-        .insert(botSubscriptions)
-        .values({ workspaceId: calendar.workspaceId, botId, calendarEventId: t.eventId, userId: calendar.userId })
-        .onConflictDoUpdate({ target: botSubscriptions.calendarEventId, set: { botId, userId: calendar.userId } });
-      detached.delete(botId);
-    }
-    if (t.gone) {
-      if (kept) await tx.update(calendarEvents).set({ status: 'cancelled', wantsBot: false, recordReason: 'cancelled' }).where(eq(calendarEvents.id, t.eventId));
-      else await tx.delete(calendarEvents).where(eq(calendarEvents.id, t.eventId));
-    }
+    if (t.want && !kept) attach.push(t);
+    if (t.gone) (kept ? goneKept : goneDropped).push(t.eventId);
   }
-  // Bots left without any subscriber that have not started joining are cancelled.
-  for (const botId of detached) {
-    const [still] = await tx.select({ id: botSubscriptions.id }).from(botSubscriptions).where(eq(botSubscriptions.botId, botId)).limit(1);
-    if (still) continue;
-    const deleted = await deleteScheduledBot(tx, botId);
-    if (deleted) {
-      result.cancelledJobs.push(deleted.jobId);
-      result.botsCancelled++;
+  if (detach.length > 0) await tx.delete(botSubscriptions).where(inArray(botSubscriptions.calendarEventId, detach));
+
+  if (attach.length > 0) {
+    const wanted = new Map<string, NonNullable<Target['want']>>();
+    for (const t of attach) wanted.set(t.want!.key, t.want!);
+    const botIdOf = await botsForKeys(tx, calendar.workspaceId, [...wanted.keys()]);
+    const missing = [...wanted.values()].filter((w) => !botIdOf.has(w.key));
+    if (missing.length > 0) {
+      const botName = readRules(calendar.rules).bot_name;
+      const created = await insertScheduledBots(
+        tx,
+        sql,
+        deps,
+        missing.map((w) => ({
+          workspaceId: calendar.workspaceId,
+          meetingUrl: w.meeting.url,
+          meeting: w.meeting,
+          botName,
+          joinAt: new Date(Math.max(now.getTime(), w.startAt.getTime() - deps.config.CALENDAR_JOIN_LEAD_S * 1000)),
+          transcription: TranscriptionSettingsSchema.parse({}),
+          automaticLeave: AutomaticLeaveSchema.parse({}),
+          metadata: {},
+          dedupKey: w.key,
+        })),
+      );
+      created.forEach((id, i) => {
+        if (!id) return;
+        botIdOf.set(missing[i]!.key, id);
+        result.botsCreated++;
+      });
+      // A key taken meanwhile (by a bot made outside the key locks) is looked up again.
+      const raced = missing.filter((w) => !botIdOf.has(w.key)).map((w) => w.key);
+      if (raced.length > 0) for (const [k, id] of await botsForKeys(tx, calendar.workspaceId, raced)) botIdOf.set(k, id);
     }
+    const subs = attach.map((t) => {
+      const botId = botIdOf.get(t.want!.key);
+      if (!botId) throw new Error(`no bot for ${t.want!.key}`);
+      detachedBots.delete(botId);
+      return { workspaceId: calendar.workspaceId, botId, calendarEventId: t.eventId, userId: calendar.userId };
+    });
+    await tx
+      .insert(botSubscriptions)
+      .values(subs)
+      .onConflictDoUpdate({ target: botSubscriptions.calendarEventId, set: { botId: dsql.raw('excluded.bot_id'), userId: dsql.raw('excluded.user_id') } });
+  }
+
+  if (goneKept.length > 0) await tx.update(calendarEvents).set({ status: 'cancelled', wantsBot: false, recordReason: 'cancelled' }).where(inArray(calendarEvents.id, goneKept));
+  if (goneDropped.length > 0) await tx.delete(calendarEvents).where(inArray(calendarEvents.id, goneDropped));
+
+  // Bots left without any subscriber that have not started joining are cancelled (the key locks make the NOT EXISTS safe).
+  if (detachedBots.size > 0) {
+    const cancelled = await tx
+      .delete(bots)
+      .where(
+        and(
+          inArray(bots.id, [...detachedBots]),
+          eq(bots.status, 'scheduled'),
+          dsql`not exists (select 1 from ${botSubscriptions} where ${botSubscriptions.botId} = ${bots.id})`,
+        ),
+      )
+      .returning({ jobId: bots.jobId });
+    result.cancelledJobs.push(...cancelled.map((c) => c.jobId));
+    result.botsCancelled += cancelled.length;
   }
   return result;
 }
 
-/** The bot of a dedup key in the workspace, created (scheduled `CALENDAR_JOIN_LEAD_S` before the start) when there is none. */
-async function botForKey(
-  tx: DbOrTx,
-  sql: SqlExecutor,
-  deps: ReconcileDeps,
-  calendar: CalendarRow,
-  want: NonNullable<Target['want']>,
-  now: Date,
-  result: ReconcileResult,
-): Promise<string> {
-  const find = async () =>
-    (await tx.select({ id: bots.id }).from(bots).where(and(eq(bots.workspaceId, calendar.workspaceId), eq(bots.dedupKey, want.key))))[0]?.id;
-  const existing = await find();
-  if (existing) return existing;
-  const joinAt = new Date(Math.max(now.getTime(), want.startAt.getTime() - deps.config.CALENDAR_JOIN_LEAD_S * 1000));
-  const created = await insertScheduledBot(tx, sql, deps, {
-    workspaceId: calendar.workspaceId,
-    meetingUrl: want.meeting.url,
-    meeting: want.meeting,
-    botName: readRules(calendar.rules).bot_name,
-    joinAt,
-    transcription: TranscriptionSettingsSchema.parse({}),
-    automaticLeave: AutomaticLeaveSchema.parse({}),
-    metadata: {},
-    dedupKey: want.key,
-  });
-  if (created) {
-    result.botsCreated++;
-    return created;
-  }
-  const raced = await find();
-  if (!raced) throw new Error(`bot for ${want.key} vanished`);
-  return raced;
+async function botsForKeys(tx: DbOrTx, workspaceId: string, keys: string[]): Promise<Map<string, string>> {
+  const rows = await tx
+    .select({ id: bots.id, key: bots.dedupKey })
+    .from(bots)
+    .where(and(eq(bots.workspaceId, workspaceId), inArray(bots.dedupKey, keys)));
+  return new Map(rows.map((r) => [r.key!, r.id]));
 }
 
 function camel(col: string): string {

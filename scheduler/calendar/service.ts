@@ -70,8 +70,8 @@ export class CalendarService {
   readonly tokens: CalendarTokens;
   readonly engine: CalendarSync;
   readonly reconcileDeps: ReconcileDeps;
-  /** pg-boss workers of this process for calendar.sync, woken at once when a sync is requested here. */
-  readonly localWorkers = new Set<string>();
+  /** Calendar workers of this process, woken at once when a sync is requested here. */
+  readonly #listeners = new Set<() => void>();
   readonly #deps: CalendarServiceDeps;
 
   constructor(deps: CalendarServiceDeps) {
@@ -192,7 +192,13 @@ export class CalendarService {
   async requestSync(calendarId: string): Promise<void> {
     const def = QUEUES.calendarSync;
     await this.#deps.boss.sendDebounced(def.name, def.payload.parse({ calendarId }), {}, this.#deps.config.CALENDAR_SYNC_DEBOUNCE_S, calendarId);
-    for (const id of this.localWorkers) this.#deps.boss.notifyWorker(id);
+    for (const wake of this.#listeners) wake();
+  }
+
+  /** A local worker's wake-up; returns the unsubscribe. */
+  onSyncRequested(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
   }
 
   /** The body of a calendar.sync job. */

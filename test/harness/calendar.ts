@@ -47,7 +47,7 @@ export async function startCalendarTestbed(opts: { env?: Record<string, string>;
     ...opts.env,
   });
   fetchApp = api.app.fetch;
-  const worker = new CalendarWorker(api.boss, api.services.calendars, { concurrency: 2, log: silentLogger, pollingIntervalSeconds: 0.5, maintainEveryMs: 0 });
+  const worker = new CalendarWorker(api.boss, api.services.calendars, { concurrency: 2, log: silentLogger, pollIntervalMs: 500, maintainEveryMs: 0 });
   if (opts.worker !== false) await worker.start();
 
   const pendingSyncs = async () => {
