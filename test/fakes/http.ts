@@ -40,13 +40,21 @@ export const s256 = (verifier: string) => createHash('sha256').update(verifier).
 
 export const bearer = (req: http.IncomingMessage) => /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
 
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+/** Year … second of the instant as a wall clock in `timeZone`. */
+export function wallClock(at: Date, timeZone: string): Record<string, string> {
+  let f = formatters.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' });
+    formatters.set(timeZone, f);
+  }
+  return Object.fromEntries(f.formatToParts(at).map((p) => [p.type, p.value]));
+}
+
 /** `2026-03-03T10:00:00+01:00` for the instant in `timeZone` (what Google emits). */
 export function rfc3339InZone(at: Date, timeZone: string): string {
-  const parts = Object.fromEntries(
-    new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' })
-      .formatToParts(at)
-      .map((p) => [p.type, p.value]),
-  );
+  const parts = wallClock(at, timeZone);
   const local = `${parts.year}-${parts.month}-${parts.day}T${parts.hour}:${parts.minute}:${parts.second}`;
   const offsetMin = Math.round((Date.parse(`${local}Z`) - Math.floor(at.getTime() / 1000) * 1000) / 60_000);
   const sign = offsetMin < 0 ? '-' : '+';

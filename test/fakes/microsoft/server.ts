@@ -23,7 +23,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import https from 'node:https';
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { bearer, deliver, parseForm, readBody, redirect, s256, sendJson } from '../http.js';
+import { bearer, deliver, parseForm, readBody, redirect, s256, sendJson, wallClock } from '../http.js';
 
 type Json = Record<string, any>;
 
@@ -136,12 +136,7 @@ function aadError(error: string, code: number, description: string): Json {
 
 /** `2026-03-03T09:00:00.0000000` in `zone` (Graph's naive format). */
 function graphTime(at: Date, zone: string): string {
-  const iana = WINDOWS_ZONES[zone] ?? 'UTC';
-  const p = Object.fromEntries(
-    new Intl.DateTimeFormat('en-US', { timeZone: iana, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' })
-      .formatToParts(at)
-      .map((x) => [x.type, x.value]),
-  );
+  const p = wallClock(at, WINDOWS_ZONES[zone] ?? 'UTC');
   return `${p.year}-${p.month}-${p.day}T${p.hour}:${p.minute}:${p.second}.0000000`;
 }
 
