@@ -1,7 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { and, eq } from 'drizzle-orm';
 import { calendarEvents } from '../../lib/db/schema.js';
-import { calendarEventsJson, CalendarEventSchema } from '../calendar-view.js';
+import { assertCanManageCalendar } from '../calendar-access.js';
+import { calendarEventsJson, CalendarEventSchema, loadCalendar } from '../calendar-view.js';
 import type { Router } from '../context.js';
 import { errorResponses, notFound } from '../errors.js';
 import { IdParamSchema, jsonBody, jsonResponse } from '../schemas.js';
@@ -29,6 +30,9 @@ export function register(app: Router) {
     const { db, calendars } = c.var.services;
     const { id } = c.req.valid('param');
     const scope = and(eq(calendarEvents.id, id), eq(calendarEvents.workspaceId, c.var.principal.workspaceId));
+    const [found] = await db.select({ calendarId: calendarEvents.calendarId }).from(calendarEvents).where(scope);
+    if (!found) throw notFound('calendar event');
+    assertCanManageCalendar(c.var.principal, await loadCalendar(db, c.var.principal.workspaceId, found.calendarId));
     const [event] = await db.update(calendarEvents).set({ recordOverride: c.req.valid('json').record }).where(scope).returning();
     if (!event) throw notFound('calendar event');
     await calendars.reevaluate(event.calendarId, [event.id]);

@@ -1,5 +1,6 @@
 import { createRoute } from '@hono/zod-openapi';
 import { loadCalendar } from '../calendar-view.js';
+import { assertCanManageCalendar } from '../calendar-access.js';
 import type { Router } from '../context.js';
 import { errorResponses } from '../errors.js';
 import { IdParamSchema } from '../schemas.js';
@@ -20,6 +21,7 @@ export function register(app: Router) {
     const { db, calendars } = c.var.services;
     const principal = c.var.principal;
     const calendar = await loadCalendar(db, principal.workspaceId, c.req.valid('param').id);
+    assertCanManageCalendar(principal, calendar);
     await calendars.remove(calendar, principal.type === 'user' ? { type: 'user', id: principal.userId } : { type: 'api_key', id: principal.keyId });
     return c.body(null, 204);
   });

@@ -6,7 +6,7 @@
  */
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bots, botSubscriptions, calendarEvents, calendarOauthStates } from '../../lib/db/schema.js';
+import { bots, botSubscriptions, calendarEvents, calendarOauthStates, memberships } from '../../lib/db/schema.js';
 import { createTestApi, type CallResult, type TestApi } from '../../test/harness/api.js';
 import { startCalendarTestbed, type CalendarTestbed } from '../../test/harness/calendar.js';
 import { ERROR_STATUS, type ErrorCode } from '../errors.js';
@@ -177,6 +177,24 @@ describe('rules, overrides and listing', () => {
     expectError(await t.api.call('DELETE', `/v1/calendars/${cal.id}`, { token: stranger.access }), 'not_found');
     const [event] = await t.api.services.db.select().from(calendarEvents).where(eq(calendarEvents.calendarId, cal.id));
     expectError(await t.api.call('PATCH', `/v1/calendar-events/${event!.id}`, { token: stranger.access, json: { record: true } }), 'not_found');
+  });
+
+  it("only the calendar's owner, workspace owners and admins, and API keys change a calendar", async () => {
+    const ada = await newUser();
+    const cal = await t.connect('google', ada, ada.email);
+    t.google.insertEvent(ada.email, { summary: 'Mine', start: at(7 * HOUR), meet: 'min-eada-xxx' });
+    await t.settle();
+    const member = await t.api.signUp();
+    await t.api.services.db.insert(memberships).values({ workspaceId: ada.workspaceId, userId: member.userId, role: 'member' });
+    const memberToken = (await t.api.services.tokens.startSession(member.userId, ada.workspaceId, {})).access_token;
+    const [event] = (await t.api.call('GET', `/v1/calendar-events?calendar_id=${cal.id}`, { token: memberToken })).body.data;
+    expect(event.title).toBe('Mine');
+    expectError(await t.api.call('PATCH', `/v1/calendars/${cal.id}`, { token: memberToken, json: { rules: { mode: 'off' } } }), 'forbidden');
+    expectError(await t.api.call('PATCH', `/v1/calendar-events/${event.id}`, { token: memberToken, json: { record: false } }), 'forbidden');
+    expectError(await t.api.call('DELETE', `/v1/calendars/${cal.id}`, { token: memberToken }), 'forbidden');
+    expect((await t.api.call('GET', `/v1/calendar-events?calendar_id=${cal.id}`, { token: ada.access })).body.data[0]).toMatchObject({ will_record: true, record_override: null });
+    await t.api.services.db.update(memberships).set({ role: 'admin' }).where(eq(memberships.userId, member.userId));
+    expect((await t.api.call('PATCH', `/v1/calendar-events/${event.id}`, { token: memberToken, json: { record: false } })).body).toMatchObject({ will_record: false, reason: 'override_off' });
   });
 
   it('cancelling a calendar bot by hand switches its event off, so the next sync does not send it again', async () => {

@@ -3,6 +3,7 @@ import { eq } from 'drizzle-orm';
 import { calendars } from '../../lib/db/schema.js';
 import { CalendarRulesSchema, readRules } from '../../scheduler/calendar/rules.js';
 import { calendarsJson, CalendarSchema, loadCalendar } from '../calendar-view.js';
+import { assertCanManageCalendar } from '../calendar-access.js';
 import type { Router } from '../context.js';
 import { errorResponses } from '../errors.js';
 import { IdParamSchema, jsonBody, jsonResponse } from '../schemas.js';
@@ -29,6 +30,7 @@ export function register(app: Router) {
   app.openapi(route, async (c) => {
     const { db, calendars: service } = c.var.services;
     const calendar = await loadCalendar(db, c.var.principal.workspaceId, c.req.valid('param').id);
+    assertCanManageCalendar(c.var.principal, calendar);
     const patch = c.req.valid('json').rules;
     const rules = CalendarRulesSchema.parse({ ...readRules(calendar.rules), ...Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) });
     await db.update(calendars).set({ rules, updatedAt: new Date() }).where(eq(calendars.id, calendar.id));

@@ -128,7 +128,7 @@ export class GoogleCalendarProvider implements CalendarProvider {
         ...(pageToken ? { pageToken } : {}),
       };
       const res = await withGoogleErrors(() => this.#calendar.events.list(params));
-      await p.onPage((res.data.items ?? []).filter((e) => e.id).map(toChange));
+      await p.onPage((res.data.items ?? []).filter((e) => e.id).map((e) => toChange(e, res.data.timeZone)));
       // A short or empty page can still have a next one; the sync token comes only with the last.
       if (res.data.nextPageToken) {
         pageToken = res.data.nextPageToken;
@@ -192,8 +192,8 @@ function mapResponse(status: SelfResponse | null | undefined | string): SelfResp
   }
 }
 
-/** A Google event (an instance, with singleEvents) → a change for the sync engine. */
-export function toChange(e: calendar_v3.Schema$Event): EventChange {
+/** A Google event (an instance, with singleEvents) → a change for the sync engine; `calendarZone` stands in when the event names none. */
+export function toChange(e: calendar_v3.Schema$Event, calendarZone?: string | null): EventChange {
   const id = e.id ?? '';
   if (e.status === 'cancelled') return { kind: 'remove', externalId: id };
   const allDay = Boolean(e.start?.date && !e.start?.dateTime);
@@ -212,7 +212,7 @@ export function toChange(e: calendar_v3.Schema$Event): EventChange {
       title: e.summary ?? '',
       startAt,
       endAt,
-      timeZone: e.start?.timeZone ?? null,
+      timeZone: e.start?.timeZone ?? calendarZone ?? null,
       isAllDay: allDay,
       organizerEmail: e.organizer?.email?.toLowerCase() ?? null,
       isOrganizer,

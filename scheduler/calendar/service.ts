@@ -240,7 +240,7 @@ export class CalendarService {
   async maintain(): Promise<number> {
     const { db } = this.#deps.database;
     const now = (this.#deps.now ?? (() => new Date()))();
-    const fullDue = new Date(now.getTime() - FULL_SYNC_EVERY_MS + 30 * 60_000);
+    const fullDue = new Date(now.getTime() - FULL_SYNC_EVERY_MS);
     const pollDue = new Date(now.getTime() - this.#deps.config.CALENDAR_POLL_MINUTES * 60_000);
     const renewBy = new Date(now.getTime() + 6 * 24 * 3600_000);
     const googleRenewBy = new Date(now.getTime() + 26 * 3600_000);

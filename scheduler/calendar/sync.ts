@@ -34,8 +34,8 @@ import { applyChanges, removeUnlisted, type ReconcileDeps, type ReconcileResult 
 import type { CalendarRow, CalendarTokens } from './tokens.js';
 
 const DAY_MS = 24 * 3600_000;
-/** Push is lossy: a full listing at least this often. */
-export const FULL_SYNC_EVERY_MS = DAY_MS;
+/** Push is lossy: a full listing once the last is this old (the minute-by-minute upkeep asks for it, so it is never more than a day). */
+export const FULL_SYNC_EVERY_MS = 23 * 3600_000;
 export const WINDOW_BEFORE_MS = DAY_MS;
 export const WINDOW_AFTER_MS = 28 * DAY_MS;
 /** Google: ask for a week; a new channel once the newest has less than 26 h left (a daily sync always sees it in time). */
