@@ -32,6 +32,8 @@ import { createMetrics } from './lib/metrics.js';
 import { SecretBox } from './lib/secrets.js';
 import { FsRecordingStore } from './recordings/store.js';
 import { PgBossBotDispatcher } from './scheduler/bot-dispatcher.js';
+import { CalendarService } from './scheduler/calendar/service.js';
+import { CalendarWorker } from './scheduler/calendar/worker.js';
 import { startBoss } from './scheduler/boss.js';
 import { BotWorkerPool } from './scheduler/bot-worker.js';
 import { BotSweeper } from './scheduler/sweeper.js';
@@ -84,6 +86,7 @@ export async function startNotula(opts: StartOptions): Promise<Notula> {
   const dispatcher = new PgBossBotDispatcher(boss);
   const secrets = new SecretBox(masterKey);
   const webhookQueue = new PgBossWebhookQueue(boss);
+  const calendars = new CalendarService({ config, database, boss, secrets, dispatcher, log });
   let draining = false;
 
   // --- api
@@ -101,6 +104,7 @@ export async function startNotula(opts: StartOptions): Promise<Notula> {
       tokens: new TokenService(masterKey, database.db),
       store,
       bots: dispatcher,
+      calendars,
       rateLimiter: new MemoryRateLimiter(),
       metrics: metrics.registry,
       live,
@@ -119,10 +123,13 @@ export async function startNotula(opts: StartOptions): Promise<Notula> {
   // --- scheduler
   let sweeper: BotSweeper | undefined;
   let webhooks: WebhookDelivery | undefined;
+  let calendarWorker: CalendarWorker | undefined;
   if (roles.has('scheduler')) {
     sweeper = new BotSweeper(database.db, boss, log, { intervalMs: 15_000, staleAfterMs: 90_000 });
     sweeper.start();
     webhooks = await startWebhookDelivery({ config, database, boss, notifications, secrets, log, queue: webhookQueue });
+    calendarWorker = new CalendarWorker(boss, calendars, { concurrency: config.CALENDAR_SYNC_CONCURRENCY, log });
+    await calendarWorker.start();
   }
 
   // --- bot workers
@@ -169,8 +176,9 @@ export async function startNotula(opts: StartOptions): Promise<Notula> {
       await pool?.stop(config.SHUTDOWN_GRACE_S * 1000);
       // 3b. Then the Meeting SDK page those bots were on.
       await zoomSdk?.close();
-      // 4. The scheduler's sweeps finish their pass; the webhook fan-out and workers stop taking work.
+      // 4. The scheduler's sweeps finish their pass; calendar syncs and the webhook fan-out and workers stop taking work.
       await sweeper?.stop();
+      await calendarWorker?.stop();
       await webhooks?.stop();
       // 5. Queue and notifications, then the pool, then the embedded server.
       await boss.stop({ graceful: true, timeout: 10_000, wait: true }).catch((err) => log.warn({ err }, 'pg-boss stop'));

@@ -14,12 +14,13 @@ import { authenticate } from './auth/middleware.js';
 import { createRouter, type AppEnv, type Services } from './context.js';
 import { ApiError, type ErrorCode, type ErrorEnvelope } from './errors.js';
 import { registerRoutes } from './routes/index.js';
+import { registerWebhooks } from './webhooks/index.js';
 
 /** The subprotocol a browser names (with its `bearer.<token>`) to open GET /v1/bots/:id/live; the server answers with it. */
 export const LIVE_SUBPROTOCOL = 'notula.live.v1';
 
-/** /v1 paths that need no credentials. */
-const PUBLIC_V1 = new Set(['/v1/auth/register', '/v1/auth/login', '/v1/auth/refresh']);
+/** /v1 paths that need no credentials (the OAuth callbacks are reached by the user's browser; their state names the user). */
+const PUBLIC_V1 = new Set(['/v1/auth/register', '/v1/auth/login', '/v1/auth/refresh', '/v1/calendars/google/callback', '/v1/calendars/microsoft/callback']);
 
 export function createApp(services: Services) {
   const app = createRouter();
@@ -73,6 +74,8 @@ export function createApp(services: Services) {
   });
 
   registerRoutes(app, { upgradeWebSocket: nodeWs.upgradeWebSocket });
+  // Inbound provider webhooks: outside /v1 (no bearer) and outside the public OpenAPI document.
+  registerWebhooks(app);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
     type: 'http',

@@ -12,6 +12,7 @@ import type { BotDispatcher } from '../scheduler/bot-dispatcher.js';
 import type { WebhookQueue } from '../scheduler/webhook-queue.js';
 import type { LiveStreams } from './live/live-streams.js';
 import type { Resolver } from './webhooks/url-guard.js';
+import type { CalendarService } from '../scheduler/calendar/service.js';
 import type { TokenService } from './auth/tokens.js';
 import type { RateLimiter } from './auth/rate-limit.js';
 import { ApiError, zodIssues } from './errors.js';
@@ -27,6 +28,8 @@ export interface Services {
   tokens: TokenService;
   store: RecordingStore;
   bots: BotDispatcher;
+  /** Connected calendars: OAuth connect, sync requests from push notifications, removal. */
+  calendars: CalendarService;
   rateLimiter: RateLimiter;
   metrics: Registry;
   /** The live streams of this process (GET /v1/bots/:id/live). */

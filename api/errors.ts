@@ -8,6 +8,12 @@ import { z } from '@hono/zod-openapi';
 export const ERROR_STATUS = {
   invalid_json: 400,
   validation_failed: 400,
+  /** An OAuth callback whose state is unknown, used, expired or for another provider. */
+  oauth_state_invalid: 400,
+  /** The user declined the provider's consent, or unticked the access Notula needs. */
+  oauth_denied: 400,
+  /** The provider refused to trade the code for tokens. */
+  oauth_failed: 400,
   unauthorized: 401,
   invalid_credentials: 401,
   token_expired: 401,
@@ -23,6 +29,8 @@ export const ERROR_STATUS = {
   email_taken: 409,
   invalid_state: 409,
   not_ready: 409,
+  /** A feature whose credentials are not set on this server (GOOGLE_CLIENT_ID, MICROSOFT_CLIENT_ID, …). */
+  provider_not_configured: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   range_not_satisfiable: 416,

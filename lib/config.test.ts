@@ -28,8 +28,25 @@ describe('loadConfig', () => {
     [{ ZOOM_SDK_KEY: 'client-id' }, 'ZOOM_SDK_SECRET'],
     [{ ZOOM_SDK_SECRET: 'client-secret' }, 'ZOOM_SDK_KEY'],
     [{ ZOOM_SDK_KEY: '   ', ZOOM_SDK_SECRET: 'client-secret' }, 'ZOOM_SDK_KEY'],
+    [{ GOOGLE_CLIENT_ID: 'id.apps.googleusercontent.com' }, 'GOOGLE_CLIENT_SECRET'],
+    [{ MICROSOFT_CLIENT_SECRET: 's' }, 'MICROSOFT_CLIENT_ID'],
+    [{ MICROSOFT_GRAPH_BASE_URL: 'http://graph.example' }, 'MICROSOFT_GRAPH_BASE_URL'],
+    [{ GOOGLE_API_ROOT_URL: 'not a url' }, 'GOOGLE_API_ROOT_URL'],
+    [{ CALENDAR_JOIN_LEAD_S: '-5' }, 'CALENDAR_JOIN_LEAD_S'],
+    [{ MICROSOFT_TENANT: 'a/b' }, 'MICROSOFT_TENANT'],
   ])('fails naming the variable for %j', (env, name) => {
     expect(() => loadConfig(env)).toThrow(new RegExp(`${name}:`));
+  });
+
+  it('leaves calendar providers off without credentials and points them at the real endpoints', () => {
+    const c = loadConfig({ GOOGLE_CLIENT_ID: '', GOOGLE_CLIENT_SECRET: '' });
+    expect(c.GOOGLE_CLIENT_ID).toBeUndefined();
+    expect(c.MICROSOFT_CLIENT_ID).toBeUndefined();
+    expect(c.GOOGLE_API_ROOT_URL).toBe('https://www.googleapis.com/');
+    expect(c.GOOGLE_OAUTH_BASE_URL).toBeUndefined();
+    expect(c.MICROSOFT_GRAPH_BASE_URL).toBe('https://graph.microsoft.com');
+    expect(c.MICROSOFT_LOGIN_BASE_URL).toBe('https://login.microsoftonline.com');
+    expect(c.CALENDAR_JOIN_LEAD_S).toBe(60);
   });
 
   it('parses host overrides into origins', () => {

@@ -44,6 +44,9 @@ const hostOverrides = z
     return map;
   });
 
+/** An optional string where an empty value means unset. */
+const optionalString = z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), z.string().trim().min(1).optional());
+
 const csv = z
   .string()
   .default('')
@@ -123,6 +126,33 @@ export const ConfigSchema = z
     ZOOM_SDK_KEY: z.string().trim().min(1).optional(),
     /** Zoom Meeting SDK secret, signs the SDK's join JWT (for current "General" apps: the app's Client Secret). Set both or neither. */
     ZOOM_SDK_SECRET: z.string().trim().min(1).optional(),
+
+    /** Google OAuth client id (Calendar auto-join); Google calendars are off without it. */
+    GOOGLE_CLIENT_ID: optionalString,
+    /** Google OAuth client secret. */
+    GOOGLE_CLIENT_SECRET: optionalString,
+    /** Root of Google's APIs (googleapis `rootUrl`); tests point it at a local fake. */
+    GOOGLE_API_ROOT_URL: z.url().default('https://www.googleapis.com/'),
+    /** Google OAuth endpoints: unset uses accounts.google.com + oauth2.googleapis.com; set serves /o/oauth2/v2/auth, /token and /revoke from this origin (a fake). */
+    GOOGLE_OAUTH_BASE_URL: z.url().optional(),
+    /** Microsoft (Entra ID) application id (Outlook calendar auto-join); Microsoft calendars are off without it. */
+    MICROSOFT_CLIENT_ID: optionalString,
+    /** Microsoft application client secret. */
+    MICROSOFT_CLIENT_SECRET: optionalString,
+    /** Entra tenant for sign-in: common (any work or personal account), organizations, or a tenant id. */
+    MICROSOFT_TENANT: z.string().regex(/^[\w.-]+$/, 'expected common, organizations, consumers or a tenant id').default('common'),
+    /** Microsoft Graph base URL (must be https: the Graph client refuses others). */
+    MICROSOFT_GRAPH_BASE_URL: z.url().default('https://graph.microsoft.com'),
+    /** Microsoft identity platform base URL (authorize and token endpoints). */
+    MICROSOFT_LOGIN_BASE_URL: z.url().default('https://login.microsoftonline.com'),
+    /** Seconds before a calendar meeting's start its bot joins. */
+    CALENDAR_JOIN_LEAD_S: z.coerce.number().int().min(0).max(3600).default(60),
+    /** Push notifications for one calendar within this many seconds coalesce into one sync (the first runs at once). */
+    CALENDAR_SYNC_DEBOUNCE_S: z.coerce.number().int().min(1).max(300).default(10),
+    /** Calendar syncs one scheduler process runs at once. */
+    CALENDAR_SYNC_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+    /** Minutes between incremental syncs of a calendar that has no working push channel. */
+    CALENDAR_POLL_MINUTES: z.coerce.number().int().min(1).max(1440).default(15),
   })
   .superRefine((c, ctx) => {
     if (c.NODE_ENV === 'production' && !c.ENCRYPTION_KEY) {
@@ -136,6 +166,16 @@ export const ConfigSchema = z
     }
     if (c.WEBHOOK_RETRY_MAX_DELAY_MS < c.WEBHOOK_RETRY_FIRST_DELAY_MS) {
       ctx.addIssue({ code: 'custom', path: ['WEBHOOK_RETRY_MAX_DELAY_MS'], message: 'must not be below WEBHOOK_RETRY_FIRST_DELAY_MS' });
+    }
+    for (const p of ['GOOGLE', 'MICROSOFT'] as const) {
+      const id = c[`${p}_CLIENT_ID`];
+      const secret = c[`${p}_CLIENT_SECRET`];
+      if (Boolean(id) !== Boolean(secret)) {
+        ctx.addIssue({ code: 'custom', path: [id ? `${p}_CLIENT_SECRET` : `${p}_CLIENT_ID`], message: `set both ${p}_CLIENT_ID and ${p}_CLIENT_SECRET, or neither` });
+      }
+    }
+    if (!c.MICROSOFT_GRAPH_BASE_URL.startsWith('https://')) {
+      ctx.addIssue({ code: 'custom', path: ['MICROSOFT_GRAPH_BASE_URL'], message: 'must be an https:// URL (the Graph client sends credentials only over https)' });
     }
     if (c.NODE_ENV === 'production' && c.BOT_HOST_OVERRIDES.size > 0) {
       ctx.addIssue({ code: 'custom', path: ['BOT_HOST_OVERRIDES'], message: 'is a test hook and must not be set in production' });

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 
-export type IdPrefix = 'bot' | 'usr' | 'ws' | 'key' | 'ses' | 'art' | 'par' | 'aud' | 'whe' | 'whd' | 'evt' | 'cal' | 'doc' | 'note';
+export type IdPrefix = 'bot' | 'usr' | 'ws' | 'key' | 'ses' | 'art' | 'par' | 'aud' | 'whe' | 'whd' | 'evt' | 'cal' | 'cev' | 'doc' | 'note';
 
 export function newId(prefix: IdPrefix, now = Date.now()): string {
   let time = '';

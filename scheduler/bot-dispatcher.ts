@@ -19,6 +19,8 @@ export interface ScheduleBot {
 export interface BotDispatcher {
   /** Enqueues the bot's join inside the caller's transaction; returns the job id to store on the bot. */
   schedule(sql: SqlExecutor, bot: ScheduleBot): Promise<string>;
+  /** The same for many bots in one statement (calendar syncs); job ids in input order. */
+  scheduleMany(sql: SqlExecutor, bots: ScheduleBot[]): Promise<string[]>;
   cancel(jobId: string): Promise<void>;
   /** Tells the process running the bot to look at its row again (leave requested). */
   poke(sql: SqlExecutor, botId: string): Promise<void>;
@@ -45,6 +47,25 @@ export class PgBossBotDispatcher implements BotDispatcher {
       await sql.executeSql(n.text, n.values);
     }
     return id;
+  }
+
+  async scheduleMany(sql: SqlExecutor, bots: ScheduleBot[]): Promise<string[]> {
+    if (bots.length === 0) return [];
+    const jobs = bots.map((bot) => ({
+      id: randomUUID(),
+      name: QUEUES.botJoin.name,
+      data: QUEUES.botJoin.payload.parse({ botId: bot.botId }),
+      startAfter: bot.joinAt.toISOString(),
+      singletonKey: bot.botId,
+      expireInSeconds: Math.min(MAX_EXPIRE_S, Math.max(60, Math.ceil(bot.expireInSeconds))),
+    }));
+    await this.boss.insert(jobs, { db: sql });
+    for (const bot of bots) {
+      if (bot.joinAt.getTime() > Date.now() + 1000) continue;
+      const n = notifySql(CHANNELS.botDue, bot.botId);
+      await sql.executeSql(n.text, n.values);
+    }
+    return jobs.map((j) => j.id);
   }
 
   async cancel(jobId: string): Promise<void> {

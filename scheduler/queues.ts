@@ -35,6 +35,16 @@ export const QUEUES = {
     payload: z.object({ deliveryId: z.string(), manual: z.boolean().optional() }),
     options: { policy: 'standard', retryLimit: 5, retryDelay: 5, retryBackoff: true, expireInSeconds: 120 },
   }),
+  /**
+   * Sync one connected calendar (events, bots, push channels). Sent debounced per calendar
+   * (pg-boss singleton slots), so a burst of push notifications makes one sync at once and at
+   * most one more after it; syncs of one calendar never overlap (an advisory lock in the sync).
+   */
+  calendarSync: defineQueue({
+    name: 'calendar.sync',
+    payload: z.object({ calendarId: z.string().min(1).max(64) }),
+    options: { policy: 'standard', retryLimit: 5, retryDelay: 20, retryBackoff: true, expireInSeconds: 15 * 60 },
+  }),
 } as const;
 
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES]['name'];

@@ -1,10 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { bots, botStatusEvents } from '../../lib/db/schema.js';
 import { inTransaction } from '../../lib/db/transaction.js';
-import { emitBotEvent, statusData } from '../../lib/events.js';
-import { newId } from '../../lib/ids.js';
 import { parseMeetingUrl } from '../../lib/meeting-url.js';
-import { AutomaticLeaveSchema, jobExpirySeconds, RecordingNoticeSchema, TranscriptionSettingsSchema } from '../../bot/settings.js';
+import { AutomaticLeaveSchema, RecordingNoticeSchema, TranscriptionSettingsSchema } from '../../bot/settings.js';
+import { insertScheduledBot } from '../../scheduler/bot-scheduling.js';
 import { botJson, BotSchema, loadBot } from '../bot-view.js';
 import type { Router } from '../context.js';
 import { ApiError, errorResponses } from '../errors.js';
@@ -60,31 +58,20 @@ export function register(app: Router) {
     const requested = body.join_at ? Date.parse(body.join_at) : now;
     if (requested - now > MAX_SCHEDULE_AHEAD_MS) throw new ApiError('validation_failed', 'join_at: at most a year ahead', [{ path: 'join_at', message: 'at most a year ahead' }]);
     const joinAt = new Date(Math.max(requested, now));
-    const id = newId('bot');
-    await inTransaction(database, async (tx, sql) => {
-      const [created] = await tx.insert(bots).values({
-        id,
+    const id = await inTransaction(database, (tx, sql) =>
+      insertScheduledBot(tx, sql, { dispatcher, config }, {
         workspaceId: c.var.principal.workspaceId,
         meetingUrl: body.meeting_url,
         meeting: parsed.meeting,
-        platform: parsed.meeting.platform,
         botName: body.bot_name,
         joinAt,
-        status: 'scheduled',
         transcription: body.transcription,
         automaticLeave: body.automatic_leave,
         recordingNotice: body.recording_notice,
         metadata: body.metadata,
-      }).returning({ statusUpdatedAt: bots.statusUpdatedAt });
-      await tx.insert(botStatusEvents).values({ botId: id, code: 'scheduled' });
-      await emitBotEvent(tx, id, 'bot.status_change', statusData(id, { code: 'scheduled', subCode: null, message: null, updatedAt: created!.statusUpdatedAt }));
-      const jobId = await dispatcher.schedule(sql, {
-        botId: id,
-        joinAt,
-        expireInSeconds: jobExpirySeconds(body.automatic_leave, config.BOT_JOIN_TIMEOUT_S),
-      });
-      await sql.executeSql('update bots set job_id = $1 where id = $2', [jobId, id]);
-    });
+      }),
+    );
+    if (!id) throw new Error('a bot without a dedup key cannot conflict');
     const row = await loadBot(db, c.var.principal.workspaceId, id);
     return c.json(await botJson(db, row, config.PUBLIC_URL), 201);
   });

@@ -1,7 +1,8 @@
 import { createRoute } from '@hono/zod-openapi';
-import { and, eq } from 'drizzle-orm';
-import { bots } from '../../lib/db/schema.js';
 import { isLive, type StatusCode } from '../../bot/status.js';
+import { TransactionRollbackError } from 'drizzle-orm';
+import { cancelBotJobs, deleteScheduledBot } from '../../scheduler/bot-scheduling.js';
+import { optOutCalendarEvents } from '../../scheduler/calendar/reconcile.js';
 import { loadBot } from '../bot-view.js';
 import type { Router } from '../context.js';
 import { ApiError, errorResponses } from '../errors.js';
@@ -12,7 +13,7 @@ export const route = createRoute({
   path: '/v1/bots/{id}',
   operationId: 'bots.delete',
   tags: ['bots'],
-  summary: 'Cancel a bot that has not started joining',
+  summary: 'Cancel a bot that has not started joining (a calendar bot: its calendar events are set to record: false)',
   security: [{ bearer: [] }],
   request: { params: IdParamSchema },
   responses: { 204: { description: 'Cancelled and removed' }, ...errorResponses },
@@ -23,11 +24,17 @@ export function register(app: Router) {
     const { db, bots: dispatcher } = c.var.services;
     const bot = await loadBot(db, c.var.principal.workspaceId, c.req.valid('param').id);
     // Only a bot still `scheduled` can go; the status check in the delete closes the race with a worker picking it up.
-    const deleted = await db
-      .delete(bots)
-      .where(and(eq(bots.id, bot.id), eq(bots.status, 'scheduled')))
-      .returning({ jobId: bots.jobId });
-    if (deleted.length === 0) {
+    // A calendar bot's events are switched off in the same transaction, or the next sync would send it again.
+    const deleted = await db.transaction(async (tx) => {
+      await optOutCalendarEvents(tx, bot.id);
+      const gone = await deleteScheduledBot(tx, bot.id);
+      if (!gone) tx.rollback();
+      return gone;
+    }).catch((err) => {
+      if (err instanceof TransactionRollbackError) return false as const;
+      throw err;
+    });
+    if (!deleted) {
       // `bot` was read before the delete: still `scheduled` there means a worker has just picked it up.
       const message =
         bot.status === 'scheduled' || isLive(bot.status as StatusCode)
@@ -35,7 +42,7 @@ export function register(app: Router) {
           : `the bot is ${bot.status}; only a scheduled bot can be cancelled (DELETE /v1/bots/{id}/data deletes what it recorded)`;
       throw new ApiError('invalid_state', message);
     }
-    if (deleted[0]!.jobId) await dispatcher.cancel(deleted[0]!.jobId);
+    await cancelBotJobs(dispatcher, [deleted.jobId]);
     return c.body(null, 204);
   });
 }

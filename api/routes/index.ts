@@ -20,6 +20,13 @@ import * as botsList from './bots.list.js';
 import * as botsLive from './bots.live.js';
 import * as botsRecording from './bots.recording.js';
 import * as botsTranscript from './bots.transcript.js';
+import * as calendarEventsList from './calendar-events.list.js';
+import * as calendarEventsUpdate from './calendar-events.update.js';
+import * as calendarsCallback from './calendars.callback.js';
+import * as calendarsConnect from './calendars.connect.js';
+import * as calendarsDelete from './calendars.delete.js';
+import * as calendarsList from './calendars.list.js';
+import * as calendarsUpdate from './calendars.update.js';
 import * as opsHealth from './ops.health.js';
 import * as opsMetrics from './ops.metrics.js';
 import * as webhookEndpointsCreate from './webhook-endpoints.create.js';
@@ -62,6 +69,13 @@ const ROUTES = [
   webhookEndpointsRotateSecret,
   webhookEndpointsDeliveries,
   webhookEndpointsRedeliver,
+  calendarsConnect,
+  calendarsCallback,
+  calendarsList,
+  calendarsUpdate,
+  calendarsDelete,
+  calendarEventsList,
+  calendarEventsUpdate,
 ];
 
 export function registerRoutes(app: Router, deps: RouteDeps): void {

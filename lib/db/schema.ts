@@ -123,12 +123,18 @@ export const bots = pgTable(
     dataDeletedAt: tstz('data_deleted_at'),
     /** The last sequence number given to one of this bot's events (lib/events.ts); the row lock orders them. */
     eventSeq: integer('event_seq').notNull().default(0),
+    /**
+     * Calendar bots only: `<start ISO>|<meetingKey>`. One bot per key per workspace, whatever
+     * number of calendar events (users, calendars) want it (bot_subscriptions).
+     */
+    dedupKey: text('dedup_key'),
     createdAt: createdAt(),
   },
   (t) => [
     // Ids sort by creation time, so (workspace, id) serves newest-first pages.
     index('bots_workspace_id_idx').on(t.workspaceId, t.id.desc()),
     index('bots_status_idx').on(t.status),
+    uniqueIndex('bots_dedup_key').on(t.workspaceId, t.dedupKey).where(sql`${t.dedupKey} is not null`),
   ],
 );
 
@@ -335,4 +341,141 @@ export const webhookAttempts = pgTable(
     error: text('error'),
   },
   (t) => [index('webhook_attempts_delivery_idx').on(t.deliveryId, t.id)],
+);
+
+// ---------------------------------------------------------------------------------------------
+// Calendars (auto-join)
+
+/** The auto-join rules of a calendar (scheduler/calendar/rules.ts `CalendarRules`). */
+export type CalendarRulesJson = Record<string, unknown>;
+
+/** A connected Google or Microsoft calendar: the user's primary calendar of one account. */
+export const calendars = pgTable(
+  'calendars',
+  {
+    id: text('id').primaryKey(),
+    workspaceId: text('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+    /** The user who connected it; their bots' subscriptions carry this user. */
+    userId: text('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    provider: text('provider', { enum: ['google', 'microsoft'] }).notNull(),
+    /** The provider's stable id of the account (Google: primary calendar id; Microsoft: user object id). */
+    accountId: text('account_id').notNull(),
+    email: text('email').notNull(),
+    /** The calendar's IANA zone when the provider says. */
+    timeZone: text('time_zone'),
+    status: text('status', { enum: ['connected', 'disconnected'] }).notNull(),
+    disconnectedReason: text('disconnected_reason'),
+    disconnectedAt: tstz('disconnected_at'),
+    /** SecretBox-sealed (AES-256-GCM), bound to this row; null once disconnected. */
+    refreshToken: text('refresh_token'),
+    accessToken: text('access_token'),
+    accessTokenExpiresAt: tstz('access_token_expires_at'),
+    /** Bumped by every token rotation, so a refresh that lost a race does not overwrite a newer token. */
+    tokenVersion: integer('token_version').notNull().default(0),
+    scopes: text('scopes').notNull().default(''),
+    /** Google `nextSyncToken` / Microsoft `@odata.deltaLink`; null forces a full sync. */
+    syncCursor: text('sync_cursor'),
+    lastFullSyncAt: tstz('last_full_sync_at'),
+    lastSyncAt: tstz('last_sync_at'),
+    lastSyncError: text('last_sync_error'),
+    rules: jsonb('rules').$type<CalendarRulesJson>().notNull(),
+    createdAt: createdAt(),
+    updatedAt: tstz('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('calendars_account_key').on(t.workspaceId, t.provider, t.accountId),
+    index('calendars_status_idx').on(t.status, t.lastFullSyncAt),
+  ],
+);
+
+/** A pending OAuth consent: single use (deleted when the callback consumes it), expiring. */
+export const calendarOauthStates = pgTable('calendar_oauth_states', {
+  /** sha256 of the `state` sent to the provider. */
+  stateHash: text('state_hash').primaryKey(),
+  workspaceId: text('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+  userId: text('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+  provider: text('provider', { enum: ['google', 'microsoft'] }).notNull(),
+  /** The PKCE code_verifier, sealed. */
+  codeVerifier: text('code_verifier').notNull(),
+  expiresAt: tstz('expires_at').notNull(),
+  createdAt: createdAt(),
+});
+
+/** One event (a single instance of a series) of a connected calendar inside the sync window. */
+export const calendarEvents = pgTable(
+  'calendar_events',
+  {
+    id: text('id').primaryKey(),
+    workspaceId: text('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+    calendarId: text('calendar_id').notNull().references(() => calendars.id, { onDelete: 'cascade' }),
+    /** The provider's event id (an instance id for occurrences of a series). */
+    externalId: text('external_id').notNull(),
+    icalUid: text('ical_uid'),
+    /** Google recurringEventId / Microsoft seriesMasterId; null for single events. */
+    seriesId: text('series_id'),
+    status: text('status', { enum: ['confirmed', 'tentative', 'cancelled'] }).notNull(),
+    title: text('title').notNull().default(''),
+    startAt: tstz('start_at').notNull(),
+    endAt: tstz('end_at').notNull(),
+    /** The zone the event was created in (IANA or, for Microsoft, as Graph names it). */
+    timeZone: text('time_zone'),
+    isAllDay: boolean('is_all_day').notNull().default(false),
+    organizerEmail: text('organizer_email'),
+    isOrganizer: boolean('is_organizer').notNull().default(false),
+    /** The calendar owner's answer: accepted, tentative, declined, needs_action, organizer. */
+    selfResponse: text('self_response'),
+    attendees: jsonb('attendees').$type<{ email: string; response: string | null }[]>().notNull().default([]),
+    /** The normalised meeting link (lib/meeting-url.ts) and its dedup key, when one was found. */
+    meetingUrl: text('meeting_url'),
+    meetingPlatform: text('meeting_platform', { enum: ['google_meet', 'microsoft_teams', 'zoom'] }),
+    meetingKey: text('meeting_key'),
+    /** Per-event override: true/false forces, null follows the calendar's rules. */
+    recordOverride: boolean('record_override'),
+    /** Whether the last evaluation wants a bot, and why (scheduler/calendar/rules.ts reasons). */
+    wantsBot: boolean('wants_bot').notNull().default(false),
+    recordReason: text('record_reason').notNull().default('pending'),
+    providerUpdatedAt: tstz('provider_updated_at'),
+    syncedAt: tstz('synced_at').notNull().defaultNow(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('calendar_events_external_key').on(t.calendarId, t.externalId),
+    index('calendar_events_workspace_start_idx').on(t.workspaceId, t.startAt),
+  ],
+);
+
+/** A calendar event that wants a bot, subscribed to the one bot of its (start, meeting) key. */
+export const botSubscriptions = pgTable(
+  'bot_subscriptions',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    workspaceId: text('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+    botId: text('bot_id').notNull().references(() => bots.id, { onDelete: 'cascade' }),
+    calendarEventId: text('calendar_event_id').notNull().references(() => calendarEvents.id, { onDelete: 'cascade' }),
+    /** Who gets this bot's transcript and summary through this subscription. */
+    userId: text('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('bot_subscriptions_event_key').on(t.calendarEventId), index('bot_subscriptions_bot_idx').on(t.botId)],
+);
+
+/** Push channels: Google watch channels and Microsoft Graph subscriptions, one row each. */
+export const calendarChannels = pgTable(
+  'calendar_channels',
+  {
+    /** Google: the channel id we chose; Microsoft: the subscription id Graph returned. */
+    id: text('id').primaryKey(),
+    workspaceId: text('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+    calendarId: text('calendar_id').notNull().references(() => calendars.id, { onDelete: 'cascade' }),
+    provider: text('provider', { enum: ['google', 'microsoft'] }).notNull(),
+    /** Google's resourceId (needed to stop the channel). */
+    resourceId: text('resource_id'),
+    /** sha256 of the channel token (Google) / clientState (Microsoft), compared in constant time. */
+    secretHash: text('secret_hash').notNull(),
+    expiresAt: tstz('expires_at').notNull(),
+    /** Microsoft lifecycle `reauthorizationRequired` arrived; the next sync reauthorizes. */
+    needsReauthorization: boolean('needs_reauthorization').notNull().default(false),
+    createdAt: createdAt(),
+  },
+  (t) => [index('calendar_channels_calendar_idx').on(t.calendarId, t.expiresAt)],
 );

@@ -23,6 +23,7 @@ import { createMetrics } from '../../lib/metrics.js';
 import { SecretBox } from '../../lib/secrets.js';
 import { FsRecordingStore } from '../../recordings/store.js';
 import { PgBossBotDispatcher } from '../../scheduler/bot-dispatcher.js';
+import { CalendarService } from '../../scheduler/calendar/service.js';
 import { startBoss } from '../../scheduler/boss.js';
 import { PgBossWebhookQueue } from '../../scheduler/webhook-queue.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
@@ -69,15 +70,18 @@ export async function createTestApi(
   await notifications.start();
   const live = new LiveStreams(database.db, notifications, { ...liveSettingsFrom(config), ...opts.live }, silentLogger);
   const webhookQueue = new PgBossWebhookQueue(boss);
+  const secrets = new SecretBox(masterKey);
+  const dispatcher = new PgBossBotDispatcher(boss);
   const services: Services = {
     config,
     database,
     db: database.db,
     log: silentLogger,
-    secrets: new SecretBox(masterKey),
+    secrets,
     tokens: new TokenService(masterKey, database.db),
     store: new FsRecordingStore(path.join(dataDir, 'recordings')),
-    bots: new PgBossBotDispatcher(boss),
+    bots: dispatcher,
+    calendars: new CalendarService({ config, database, boss, secrets, dispatcher, log: silentLogger }),
     rateLimiter: new MemoryRateLimiter(),
     metrics: createMetrics().registry,
     live,
