@@ -104,7 +104,7 @@ export async function startNotula(opts: StartOptions): Promise<Notula> {
   // --- scheduler
   let sweeper: BotSweeper | undefined;
   if (roles.has('scheduler')) {
-    sweeper = new BotSweeper(database.db, boss, log, { intervalMs: 15_000, staleAfterMs: 90_000 });
+    sweeper = new BotSweeper(database.db, boss, log, { intervalMs: config.BOT_SWEEP_INTERVAL_S * 1000, staleAfterMs: config.BOT_HEARTBEAT_STALE_S * 1000 });
     sweeper.start();
   }
 

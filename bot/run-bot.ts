@@ -59,7 +59,6 @@ interface End {
 /** Audio below this level counts as silence for silence_timeout. */
 const SILENCE_DBFS = -50;
 const TICK_MS = 400;
-const HEARTBEAT_MS = 10_000;
 const LEAVE_POLL_MS = 2000;
 /** How long the page may show neither the call nor an end screen before the bot rejoins. */
 const LOST_CALL_MS = 15_000;
@@ -118,7 +117,7 @@ class BotRun {
   async execute(): Promise<BotRunResult> {
     const attempt = await this.records.startAttempt();
     this.log.info({ attempt, platform: this.row.platform }, 'bot starting');
-    this.timers.push(setInterval(() => void this.records.heartbeat(this.rt.workerId).catch(() => undefined), HEARTBEAT_MS));
+    this.timers.push(setInterval(() => void this.records.heartbeat(this.rt.workerId).catch(() => undefined), this.rt.config.BOT_HEARTBEAT_INTERVAL_S * 1000));
     void this.records.heartbeat(this.rt.workerId).catch(() => undefined);
     this.unsubscribe = this.rt.notifications.on(CHANNELS.botControl, (id) => {
       if (id === this.row.id) void this.checkLeaveRequested();

@@ -101,6 +101,12 @@ export const ConfigSchema = z
     POCKETSPHINX_MODEL_DIR: z.string().default('/usr/share/pocketsphinx/model/en-us'),
     /** Allow webhook URLs on loopback/private addresses (development, tests). */
     WEBHOOKS_ALLOW_PRIVATE: boolEnv(false),
+    /** Seconds between a running bot's heartbeats (bots.heartbeat_at). */
+    BOT_HEARTBEAT_INTERVAL_S: z.coerce.number().int().min(1).max(300).default(10),
+    /** A live bot whose heartbeat is older than this has lost its worker: the scheduler fails its job so another worker rejoins. */
+    BOT_HEARTBEAT_STALE_S: z.coerce.number().int().min(2).max(3600).default(90),
+    /** Seconds between the scheduler's sweeps for bots with a stale heartbeat. */
+    BOT_SWEEP_INTERVAL_S: z.coerce.number().int().min(1).max(600).default(15),
     /** Seconds the process waits for bots to leave and finalize on shutdown. */
     SHUTDOWN_GRACE_S: z.coerce.number().int().min(1).default(60),
   })
@@ -110,6 +116,10 @@ export const ConfigSchema = z
     }
     if (c.NODE_ENV === 'production' && !c.PUBLIC_URL) {
       ctx.addIssue({ code: 'custom', path: ['PUBLIC_URL'], message: 'required in production' });
+    }
+    if (c.BOT_HEARTBEAT_STALE_S < 2 * c.BOT_HEARTBEAT_INTERVAL_S) {
+      // One late or failed heartbeat must not make a live bot look abandoned.
+      ctx.addIssue({ code: 'custom', path: ['BOT_HEARTBEAT_STALE_S'], message: `must be at least twice BOT_HEARTBEAT_INTERVAL_S (${c.BOT_HEARTBEAT_INTERVAL_S})` });
     }
     if (c.NODE_ENV === 'production' && c.BOT_HOST_OVERRIDES.size > 0) {
       ctx.addIssue({ code: 'custom', path: ['BOT_HOST_OVERRIDES'], message: 'is a test hook and must not be set in production' });
