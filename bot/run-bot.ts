@@ -5,7 +5,6 @@
  * recording. Statuses, automatic leave and crash recovery live here; platform knowledge
  * lives in the adapters.
  */
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../lib/config.js';
 import type { Db } from '../lib/db/index.js';
@@ -14,7 +13,8 @@ import { newId } from '../lib/ids.js';
 import type { Logger } from '../lib/log.js';
 import type { Metrics } from '../lib/metrics.js';
 import type { MeetingRef, Platform } from '../lib/meeting-url.js';
-import { finalizeRecording, partDirs, spoolDuration } from '../recordings/spool.js';
+import { openRecordingPart, type RecordingPart } from '../recordings/parts.js';
+import { finalizeRecording } from '../recordings/spool.js';
 import type { RecordingStore } from '../recordings/store.js';
 import { allocateAudioSink, type AudioSink, type PulseServer } from './audio/pulse.js';
 import { BotRecords, type BotRow } from './bot-records.js';
@@ -81,6 +81,7 @@ class BotRun {
   session: BrowserSession | undefined;
   sink: AudioSink | undefined;
   capture: AudioCapture | undefined;
+  part: RecordingPart | undefined;
   live: LiveTranscription | undefined;
   liveFailed = false;
   leaveRequested = false;
@@ -148,10 +149,11 @@ class BotRun {
     } finally {
       this.rt.metrics?.botsActive.dec(labels);
       this.shutdown.removeEventListener('abort', onShutdown);
-      for (const t of this.timers) clearInterval(t);
       this.unsubscribe?.();
       await this.teardownMedia();
       await this.records.writes.drain(30_000);
+      // Heartbeats go on until the writes are in: after a database outage the scheduler sees a live worker, not a lost one.
+      for (const t of this.timers) clearInterval(t);
     }
   }
 
@@ -290,9 +292,13 @@ class BotRun {
       this.admittedAt = Date.now();
       this.lastSoundAt = Date.now();
     }
+    if (this.capture) {
+      // Rejoined after a browser crash: the capture never stopped, so the bot is recording at once.
+      await this.records.transition('in_call_recording', { message: 'rejoined; recording continues' });
+      return;
+    }
     await this.records.transition('in_call_not_recording');
-    if (!this.capture) await this.startRecording();
-    else await this.records.transition('in_call_recording', { message: 'rejoined; recording continues' });
+    await this.startRecording();
   }
 
   async trackParticipants(obs: Observation): Promise<void> {
@@ -314,18 +320,18 @@ class BotRun {
   // ---- recording and transcription --------------------------------------------------
 
   async startRecording(): Promise<void> {
-    const botSpool = path.join(this.rt.spoolDir, this.row.id);
-    const existing = await partDirs(botSpool);
-    // Times in this part continue after whatever earlier attempts recorded.
-    this.partOffsetMs = existing.length ? await spoolDuration(botSpool) : 0;
-    const partDir = path.join(botSpool, `part-${String(existing.length + 1).padStart(4, '0')}`);
-    await mkdir(partDir, { recursive: true });
+    // Times in this part continue after whatever earlier attempts recorded, wherever they ran.
+    const transcribedMs = await this.records.transcriptEndMs().catch(() => 0);
     try {
-      this.capture = await startCapture({ source: this.sink!.monitor, env: this.sink!.env, partDir, log: this.log });
+      this.part = await openRecordingPart({ botId: this.row.id, store: this.rt.store, spoolDir: this.rt.spoolDir, log: this.log, minOffsetMs: transcribedMs });
+      this.partOffsetMs = this.part.offsetMs;
+      this.capture = await startCapture({ source: this.sink!.monitor, env: this.sink!.env, partDir: this.part.dir, log: this.log });
     } catch (err) {
       this.log.error({ err }, 'capture did not start');
       throw Object.assign(new Error(`capture failed: ${(err as Error).message}`), { subCode: 'capture_failed' });
     }
+    // Each closed segment goes to the store at once: another worker can finish the recording.
+    this.capture.onSegment((file) => this.part?.ship(file));
     this.capture.onLevel((dbfs) => {
       if (dbfs > SILENCE_DBFS) this.lastSoundAt = Date.now();
     });
@@ -423,11 +429,12 @@ class BotRun {
     if (this.session && this.phase !== 'joining') {
       await withTimeout(this.adapter!.leave(this.ctx()), 5000).catch(() => undefined);
     }
-    await this.records.closeParticipants();
-    await this.records.transition(status, { subCode: end.subCode, message: end.message });
+    // Queued, not awaited: in a database outage, capture stops and the recording is finalized now; the writes follow in order.
+    void this.records.closeParticipants();
+    void this.records.transition(status, { subCode: end.subCode, message: end.message });
     await this.teardownMedia();
     await this.finalize();
-    if (status === 'call_ended') await this.records.transition('done');
+    if (status === 'call_ended') void this.records.transition('done');
     return { retry: false, reason: end.subCode };
   }
 
@@ -435,6 +442,8 @@ class BotRun {
   async suspend(): Promise<BotRunResult> {
     this.log.warn('suspending bot for a retry (shutdown)');
     if (this.session && this.phase !== 'joining') await withTimeout(this.adapter!.leave(this.ctx()), 5000).catch(() => undefined);
+    // It is out of the call until another worker takes the job: not in_call_* meanwhile.
+    if (this.phase !== 'joining') void this.records.transition('joining_call', { message: 'worker shutting down; the bot rejoins on another worker' });
     await this.teardownMedia();
     return { retry: true, reason: 'worker shutting down' };
   }
@@ -443,6 +452,10 @@ class BotRun {
     const capture = this.capture;
     this.capture = undefined;
     if (capture) await capture.stop().catch((err) => this.log.warn({ err }, 'capture stop failed'));
+    const part = this.part;
+    this.part = undefined;
+    if (part && !(await part.drain(30_000))) this.log.warn('recording segments not all shipped to the store; the local spool keeps them');
+    part?.close();
     const live = this.live;
     this.live = undefined;
     if (live) await withTimeout(live.end(), 15_000).catch(() => undefined);
@@ -459,7 +472,8 @@ class BotRun {
     const botSpool = path.join(this.rt.spoolDir, this.row.id);
     const result = await finalizeRecording({ botId: this.row.id, spool: botSpool, store: this.rt.store, log: this.log });
     if (!result) return;
-    await this.records.recordingFinished(result.recording);
+    // The parts are what a retry would finalize from until the row points at the final file.
+    void this.records.recordingFinished(result.recording).then(() => result.discardParts().catch((err) => this.log.warn({ err }, 'recording parts not removed')));
     if (this.liveFailed && result.recording.status === 'ready') {
       await this.retranscribe(result.localFile);
     }

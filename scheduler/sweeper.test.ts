@@ -1,0 +1,92 @@
+/**
+ * The heartbeat sweeper against a real database and a real pg-boss: a live bot whose
+ * heartbeat went stale has its job failed (pg-boss retries it) and goes back to joining_call
+ * with the reason in its history; fresh heartbeats and finished bots are left alone; a bot
+ * whose retries are used up ends fatal.
+ */
+import { eq } from 'drizzle-orm';
+import type PgBoss from 'pg-boss';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bots, botStatusEvents, workspaces } from '../lib/db/schema.js';
+import { newId } from '../lib/ids.js';
+import { silentLogger } from '../lib/log.js';
+import { createTestDatabase, type TestDatabase } from '../test/harness/db.js';
+import { startBoss } from './boss.js';
+import { QUEUES } from './queues.js';
+import { BotSweeper } from './sweeper.js';
+
+let database: TestDatabase;
+let boss: PgBoss;
+let workspaceId: string;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  boss = await startBoss({ url: database.url, log: silentLogger, supervise: false });
+  workspaceId = newId('ws');
+  await database.db.insert(workspaces).values({ id: workspaceId, name: 'sweeper' });
+});
+afterAll(async () => {
+  await boss?.stop({ graceful: false, wait: true, timeout: 2000 }).catch(() => undefined);
+  await database?.drop();
+});
+
+/** A bot in `status` whose job is fetched (active) by a worker that last heartbeat `heartbeatAgoMs` ago. */
+async function runningBot(status: string, heartbeatAgoMs: number, opts: { retryLimit?: number } = {}) {
+  const id = newId('bot');
+  const jobId = (await boss.send(QUEUES.botJoin.name, { botId: id }, { singletonKey: id, retryLimit: opts.retryLimit ?? 2, retryDelay: 1 }))!;
+  const [job] = await boss.fetch(QUEUES.botJoin.name, { batchSize: 1 });
+  expect(job?.id).toBe(jobId);
+  await database.db.insert(bots).values({
+    id,
+    workspaceId,
+    meetingUrl: 'https://meet.google.com/abc-defg-hij',
+    meeting: { platform: 'google_meet', code: 'abc-defg-hij' },
+    platform: 'google_meet',
+    botName: 'Notula',
+    joinAt: new Date(),
+    status,
+    transcription: {},
+    automaticLeave: {},
+    jobId,
+    heartbeatAt: new Date(Date.now() - heartbeatAgoMs),
+  });
+  return { id, jobId };
+}
+
+const events = (botId: string) => database.db.select().from(botStatusEvents).where(eq(botStatusEvents.botId, botId)).orderBy(botStatusEvents.id);
+const botRow = async (botId: string) => (await database.db.select().from(bots).where(eq(bots.id, botId)))[0]!;
+
+describe('BotSweeper', () => {
+  it('fails the job of a bot whose heartbeat is stale, so pg-boss retries it, and says so in its history', async () => {
+    const sweeper = new BotSweeper(database.db, boss, silentLogger, { intervalMs: 1000, staleAfterMs: 5000 });
+    const lost = await runningBot('in_call_recording', 6000);
+    const alive = await runningBot('in_call_recording', 1000);
+    const found = await sweeper.sweep();
+    expect(found).toContain(lost.id);
+    expect(found).not.toContain(alive.id);
+    expect((await boss.getJobById(QUEUES.botJoin.name, lost.jobId))?.state).toBe('retry');
+    expect((await boss.getJobById(QUEUES.botJoin.name, alive.jobId))?.state).toBe('active');
+    const row = await botRow(lost.id);
+    expect(row.status).toBe('joining_call');
+    expect(Date.now() - row.heartbeatAt!.getTime()).toBeLessThan(2000); // the retry gets a stale period to start
+    expect((await events(lost.id)).map((e) => [e.code, e.message])).toEqual([['joining_call', 'worker lost (no heartbeat for 5 s); rejoining on another worker']]);
+    expect((await botRow(alive.id)).status).toBe('in_call_recording');
+    // The next pass leaves it alone: its job is waiting for the retry.
+    expect(await sweeper.sweep()).not.toContain(lost.id);
+    expect(await events(lost.id)).toHaveLength(1);
+  });
+
+  it('ends a lost bot fatal once its job has no retries left, and leaves finished bots alone', async () => {
+    const sweeper = new BotSweeper(database.db, boss, silentLogger, { intervalMs: 1000, staleAfterMs: 5000 });
+    const lost = await runningBot('in_call_recording', 6000, { retryLimit: 0 });
+    const ended = await runningBot('done', 60_000);
+    await sweeper.sweep(); // fails the job for good
+    expect((await boss.getJobById(QUEUES.botJoin.name, lost.jobId))?.state).toBe('failed');
+    await database.db.update(bots).set({ heartbeatAt: new Date(Date.now() - 6000) }).where(eq(bots.id, lost.id));
+    await sweeper.sweep();
+    expect(await botRow(lost.id)).toMatchObject({ status: 'fatal', subCode: 'browser_crashed' });
+    expect((await events(lost.id)).map((e) => e.code)).toEqual(['joining_call', 'fatal']);
+    expect((await botRow(ended.id)).status).toBe('done');
+    expect(await events(ended.id)).toEqual([]);
+  });
+});
