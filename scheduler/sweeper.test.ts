@@ -2,11 +2,15 @@
  * The heartbeat sweeper against a real database and a real pg-boss: a live bot whose
  * heartbeat went stale has its job failed (pg-boss retries it) and goes back to joining_call
  * with the reason in its history; fresh heartbeats and finished bots are left alone; a bot
- * whose retries are used up ends fatal.
+ * whose retries are used up ends fatal; after a database outage (when nobody could
+ * heartbeat) it waits one stale period before it declares anyone lost.
  */
 import { eq } from 'drizzle-orm';
+import { drizzle } from 'drizzle-orm/node-postgres';
+import pg from 'pg';
 import type PgBoss from 'pg-boss';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as schema from '../lib/db/schema.js';
 import { bots, botStatusEvents, workspaces } from '../lib/db/schema.js';
 import { newId } from '../lib/ids.js';
 import { silentLogger } from '../lib/log.js';
@@ -88,5 +92,26 @@ describe('BotSweeper', () => {
     expect((await events(lost.id)).map((e) => e.code)).toEqual(['joining_call', 'fatal']);
     expect((await botRow(ended.id)).status).toBe('done');
     expect(await events(ended.id)).toEqual([]);
+  });
+
+  it('after a database outage, gives workers one stale period to heartbeat before it declares a bot lost', async () => {
+    // The sweeper's own connections, to a port where nothing listens during the "outage".
+    const down = new URL(database.url);
+    down.port = '1';
+    const pool = new pg.Pool({ connectionString: down.toString(), max: 1, idleTimeoutMillis: 1 });
+    pool.on('error', () => undefined);
+    try {
+      const sweeper = new BotSweeper(drizzle(pool, { schema }), boss, silentLogger, { intervalMs: 1000, staleAfterMs: 1500 });
+      const lost = await runningBot('in_call_recording', 10_000);
+      await expect(sweeper.sweep()).rejects.toThrow();
+      pool.options.connectionString = database.url; // the database is back
+      expect(await sweeper.sweep()).toEqual([]);
+      expect((await botRow(lost.id)).status).toBe('in_call_recording');
+      await new Promise((r) => setTimeout(r, 1600));
+      expect(await sweeper.sweep()).toContain(lost.id);
+      expect((await botRow(lost.id)).status).toBe('joining_call');
+    } finally {
+      await pool.end();
+    }
   });
 });
