@@ -70,7 +70,10 @@ export async function runBot(rt: BotRuntime, botId: string, shutdown: AbortSigna
   const row = await records.load();
   if (!row) return { retry: false, reason: 'bot no longer exists' };
   if (isTerminal(row.status as StatusCode)) return { retry: false, reason: `bot already ${row.status}` };
-  return new BotRun(rt, row, records, log, shutdown).execute();
+  const run = new BotRun(rt, row, records, log, shutdown);
+  // The worker before died after the call ended, while finalizing: only that is left to do.
+  if (row.status === 'call_ended') return run.finishEnded();
+  return run.execute();
 }
 
 class BotRun {
@@ -436,6 +439,20 @@ class BotRun {
     await this.finalize();
     if (status === 'call_ended') void this.records.transition('done');
     return { retry: false, reason: end.subCode };
+  }
+
+  /** Finalizes the recording of a bot whose call ended on a worker that died before it was done. */
+  async finishEnded(): Promise<BotRunResult> {
+    this.log.warn('finalizing the recording of a bot whose worker was lost after the call ended');
+    const beat = setInterval(() => void this.records.heartbeat(this.rt.workerId).catch(() => undefined), this.rt.config.BOT_HEARTBEAT_INTERVAL_S * 1000);
+    try {
+      await this.finalize();
+      void this.records.transition('done');
+      await this.records.writes.drain(30_000);
+    } finally {
+      clearInterval(beat);
+    }
+    return { retry: false, reason: 'finalized after a lost worker' };
   }
 
   /** Shutdown or a lost worker: leave, keep the recorded parts, and let the job run again. */

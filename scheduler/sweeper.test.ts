@@ -94,6 +94,17 @@ describe('BotSweeper', () => {
     expect(await events(ended.id)).toEqual([]);
   });
 
+  it('retries the job of a bot lost while finalizing after its call ended, keeping its status', async () => {
+    const sweeper = new BotSweeper(database.db, boss, silentLogger, { intervalMs: 1000, staleAfterMs: 5000 });
+    const lost = await runningBot('call_ended', 6000);
+    expect(await sweeper.sweep()).toContain(lost.id);
+    expect((await boss.getJobById(QUEUES.botJoin.name, lost.jobId))?.state).toBe('retry');
+    const row = await botRow(lost.id);
+    expect(row.status).toBe('call_ended');
+    expect(Date.now() - row.heartbeatAt!.getTime()).toBeLessThan(2000);
+    expect(await events(lost.id)).toEqual([]);
+  });
+
   it('after a database outage, gives workers one stale period to heartbeat before it declares a bot lost', async () => {
     // The sweeper's own connections, to a port where nothing listens during the "outage".
     const down = new URL(database.url);

@@ -15,6 +15,8 @@ import type { Logger } from '../lib/log.js';
 import { QUEUES } from './queues.js';
 
 const LIVE = ['joining_call', 'in_waiting_room', 'in_call_not_recording', 'in_call_recording'];
+/** Live, or ended but not yet finalized (the retry only finalizes). */
+const WATCHED = [...LIVE, 'call_ended'];
 
 export class BotSweeper {
   #timer: NodeJS.Timeout | undefined;
@@ -48,14 +50,14 @@ export class BotSweeper {
   /** One pass; returns the ids of bots it found abandoned. */
   async sweep(): Promise<string[]> {
     const staleBefore = new Date(Date.now() - this.opts.staleAfterMs);
-    let stale: { id: string; jobId: string | null }[];
+    let stale: { id: string; jobId: string | null; status: string }[];
     try {
       stale = await this.db
-        .select({ id: bots.id, jobId: bots.jobId })
+        .select({ id: bots.id, jobId: bots.jobId, status: bots.status })
         .from(bots)
         .where(
           and(
-            inArray(bots.status, LIVE),
+            inArray(bots.status, WATCHED),
             isNotNull(bots.jobId),
             or(lt(bots.heartbeatAt, staleBefore), and(isNull(bots.heartbeatAt), lt(bots.statusUpdatedAt, staleBefore))),
           ),
@@ -74,7 +76,7 @@ export class BotSweeper {
     return stale.map((b) => b.id);
   }
 
-  private async abandoned(stale: { id: string; jobId: string | null }[]): Promise<void> {
+  private async abandoned(stale: { id: string; jobId: string | null; status: string }[]): Promise<void> {
     for (const bot of stale) {
       const job = await this.boss.getJobById(QUEUES.botJoin.name, bot.jobId!);
       if (job?.state === 'active') {
@@ -85,12 +87,14 @@ export class BotSweeper {
         const message = `worker lost (no heartbeat for ${Math.round(this.opts.staleAfterMs / 1000)} s); rejoining on another worker`;
         await this.db.transaction(async (tx) => {
           const now = new Date();
+          // A bot whose call had ended keeps its status: the retry only finalizes its recording.
           const moved = await tx
             .update(bots)
             .set({ status: 'joining_call', subCode: null, statusMessage: message, statusUpdatedAt: now, heartbeatAt: now })
             .where(and(eq(bots.id, bot.id), inArray(bots.status, LIVE)))
             .returning({ id: bots.id });
           if (moved.length) await tx.insert(botStatusEvents).values({ botId: bot.id, code: 'joining_call', message, at: now });
+          else await tx.update(bots).set({ heartbeatAt: now }).where(eq(bots.id, bot.id));
         });
       } else if (!job || job.state === 'failed' || job.state === 'completed' || job.state === 'cancelled') {
         await this.db.transaction(async (tx) => {
