@@ -149,6 +149,8 @@ describe('recording parts', () => {
     const segs = await record(p1.dir, { seconds: 5 });
     const result = await finalizeRecording({ botId: 'bot_e', spool: path.join(spoolDir, 'bot_e'), store, log: silentLogger });
     expect(Math.abs(result!.recording.durationMs! - (await joinedDurationMs(segs)))).toBeLessThanOrEqual(30);
+    await result!.cleanup();
+    expect(existsSync(path.dirname(result!.localFile))).toBe(false);
   });
 
   it('has nothing to finalize without segments, and ignores files that are not segments', async () => {

@@ -428,7 +428,7 @@ describe('crash recovery of a Meet bot', () => {
       t = second;
       const rec2 = await waitForBot(t, botId, (b) => codes(b).filter((c) => c === 'in_call_recording').length === 2, 60_000);
       const recStart2 = eventAt(rec2, 'in_call_recording', 1);
-      measure(`graceful stop: stop() took ${stopMs} ms; the bot was recording again ${recStart2 - stoppedAt} ms after stop() began (pg-boss retry delay included)`);
+      measure(`graceful stop: stop() took ${stopMs} ms; the bot was recording again ${recStart2 - stoppedAt} ms after stop() began (pg-boss's 5–10 s retry delay included)`);
       await ada.waitForPeers(1, 15_000);
       const after = { text: lines[2]!.text, ...(await ada.speak(lines[2]!.wav.path)) };
       const leftAt = Date.now();
@@ -546,7 +546,7 @@ describe('crash recovery of a Meet bot', () => {
       const file = await downloadRecording(t, botId, dataDir);
       const durationMs = await ffprobeMs(file);
       const part2Ms = leftAt - recStart2;
-      measure(`hard kill: part 1 lost ${killedAt - recStart1 - shippedMs} ms with the worker's disk (the segment being written); ${shippedAtKill.length} shipped segments, ${shippedMs} ms, kept`);
+      measure(`hard kill: ${shippedAtKill.length} shipped segments (${shippedMs} ms) kept; lost with the worker's disk: the ${killedAt - recStart1 - shippedMs} ms of the segment open at the kill (at most 5 s)`);
       expect(durationMs).toBeGreaterThan(shippedMs + part2Ms - 1000);
       expect(durationMs).toBeLessThan(killedAt - recStart1 + part2Ms + 12_000);
       const pcm = await decode(file);
