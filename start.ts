@@ -125,7 +125,7 @@ export async function startNotula(opts: StartOptions): Promise<Notula> {
   let webhooks: WebhookDelivery | undefined;
   let calendarWorker: CalendarWorker | undefined;
   if (roles.has('scheduler')) {
-    sweeper = new BotSweeper(database.db, boss, log, { intervalMs: 15_000, staleAfterMs: 90_000 });
+    sweeper = new BotSweeper(database.db, boss, log, { intervalMs: config.BOT_SWEEP_INTERVAL_S * 1000, staleAfterMs: config.BOT_HEARTBEAT_STALE_S * 1000 });
     sweeper.start();
     webhooks = await startWebhookDelivery({ config, database, boss, notifications, secrets, log, queue: webhookQueue });
     calendarWorker = new CalendarWorker(boss, calendars, { concurrency: config.CALENDAR_SYNC_CONCURRENCY, log });

@@ -51,10 +51,14 @@ export class BotRecords {
     return row;
   }
 
-  /** Queues a transition; resolves true if the machine allowed it. */
+  /**
+   * Queues a transition; resolves true if the machine allowed it. It carries the time it
+   * happened, not the time it is written (later, after a database outage).
+   */
   transition(to: StatusCode, opts: { subCode?: SubCode | null; message?: string | null } = {}): Promise<boolean> {
     let applied = false;
     const from = allowedFrom(to);
+    const at = new Date().toISOString();
     return this.writes
       .push(`status ${to}`, async () => {
         await this.db.transaction(async (tx) => {
@@ -64,15 +68,15 @@ export class BotRecords {
               status = ${to},
               sub_code = ${opts.subCode ?? null},
               status_message = ${opts.message ?? null},
-              status_updated_at = now(),
-              joined_at = case when ${to} = 'in_call_not_recording' then coalesce(joined_at, now()) else joined_at end,
-              recording_started_at = case when ${to} = 'in_call_recording' then coalesce(recording_started_at, now()) else recording_started_at end,
-              ended_at = case when ${to} in ('call_ended', 'fatal') then coalesce(ended_at, now()) else ended_at end
+              status_updated_at = ${at}::timestamptz,
+              joined_at = case when ${to} = 'in_call_not_recording' then coalesce(joined_at, ${at}::timestamptz) else joined_at end,
+              recording_started_at = case when ${to} = 'in_call_recording' then coalesce(recording_started_at, ${at}::timestamptz) else recording_started_at end,
+              ended_at = case when ${to} in ('call_ended', 'fatal') then coalesce(ended_at, ${at}::timestamptz) else ended_at end
             where id = ${this.botId} and status in ${from}
             returning id, status, sub_code, status_message, status_updated_at
           ), history as (
-            insert into bot_status_events (bot_id, code, sub_code, message)
-            select id, ${to}, ${opts.subCode ?? null}, ${opts.message ?? null} from upd
+            insert into bot_status_events (bot_id, code, sub_code, message, at)
+            select id, ${to}, ${opts.subCode ?? null}, ${opts.message ?? null}, ${at}::timestamptz from upd
           )
           select status, sub_code, status_message, status_updated_at from upd`);
           const row = res.rows[0];
@@ -172,6 +176,15 @@ export class BotRecords {
       .from(transcriptSegments)
       .where(eq(transcriptSegments.botId, this.botId));
     return (row?.max ?? -1) + 1;
+  }
+
+  /** Where the stored transcript ends on the recording's clock (0 without segments): a new recording part starts after it. */
+  async transcriptEndMs(): Promise<number> {
+    const [row] = await this.db
+      .select({ max: sql<number | null>`max(${transcriptSegments.endMs})` })
+      .from(transcriptSegments)
+      .where(eq(transcriptSegments.botId, this.botId));
+    return Number(row?.max ?? 0);
   }
 
   addSegment(s: SegmentInput): Promise<void> {

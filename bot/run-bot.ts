@@ -5,7 +5,6 @@
  * recording. Statuses, automatic leave and crash recovery live here; platform knowledge
  * lives in the adapters.
  */
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../lib/config.js';
 import type { Db } from '../lib/db/index.js';
@@ -14,7 +13,8 @@ import { newId } from '../lib/ids.js';
 import type { Logger } from '../lib/log.js';
 import type { Metrics } from '../lib/metrics.js';
 import type { MeetingRef, Platform } from '../lib/meeting-url.js';
-import { finalizeRecording, partDirs, spoolDuration } from '../recordings/spool.js';
+import { openRecordingPart, type RecordingPart } from '../recordings/parts.js';
+import { finalizeRecording } from '../recordings/spool.js';
 import type { RecordingStore } from '../recordings/store.js';
 import { allocateAudioSink, type AudioSink, type PulseServer } from './audio/pulse.js';
 import { BotRecords, type BotRow, type SegmentInput } from './bot-records.js';
@@ -60,7 +60,6 @@ interface End {
 /** Audio below this level counts as silence for silence_timeout. */
 const SILENCE_DBFS = -50;
 const TICK_MS = 400;
-const HEARTBEAT_MS = 10_000;
 const LEAVE_POLL_MS = 2000;
 /** How long the page may show neither the call nor an end screen before the bot rejoins. */
 const LOST_CALL_MS = 15_000;
@@ -72,7 +71,10 @@ export async function runBot(rt: BotRuntime, botId: string, shutdown: AbortSigna
   const row = await records.load();
   if (!row) return { retry: false, reason: 'bot no longer exists' };
   if (isTerminal(row.status as StatusCode)) return { retry: false, reason: `bot already ${row.status}` };
-  return new BotRun(rt, row, records, log, shutdown).execute();
+  const run = new BotRun(rt, row, records, log, shutdown);
+  // The worker before died after the call ended, while finalizing: only that is left to do.
+  if (row.status === 'call_ended') return run.finishEnded();
+  return run.execute();
 }
 
 class BotRun {
@@ -83,6 +85,7 @@ class BotRun {
   session: BrowserSession | undefined;
   sink: AudioSink | undefined;
   capture: AudioCapture | undefined;
+  part: RecordingPart | undefined;
   live: LiveTranscription | undefined;
   liveFailed = false;
   leaveRequested = false;
@@ -123,7 +126,7 @@ class BotRun {
   async execute(): Promise<BotRunResult> {
     const attempt = await this.records.startAttempt();
     this.log.info({ attempt, platform: this.row.platform }, 'bot starting');
-    this.timers.push(setInterval(() => void this.records.heartbeat(this.rt.workerId).catch(() => undefined), HEARTBEAT_MS));
+    this.timers.push(setInterval(() => void this.records.heartbeat(this.rt.workerId).catch(() => undefined), this.rt.config.BOT_HEARTBEAT_INTERVAL_S * 1000));
     void this.records.heartbeat(this.rt.workerId).catch(() => undefined);
     this.unsubscribe = this.rt.notifications.on(CHANNELS.botControl, (id) => {
       if (id === this.row.id) void this.checkLeaveRequested();
@@ -154,10 +157,11 @@ class BotRun {
     } finally {
       this.rt.metrics?.botsActive.dec(labels);
       this.shutdown.removeEventListener('abort', onShutdown);
-      for (const t of this.timers) clearInterval(t);
       this.unsubscribe?.();
       await this.teardownMedia();
       await this.records.writes.drain(30_000);
+      // Heartbeats go on until the writes are in: after a database outage the scheduler sees a live worker, not a lost one.
+      for (const t of this.timers) clearInterval(t);
     }
   }
 
@@ -305,9 +309,13 @@ class BotRun {
       this.admittedAt = Date.now();
       this.lastSoundAt = Date.now();
     }
+    if (this.capture) {
+      // Rejoined after a browser crash: the capture never stopped, so the bot is recording at once.
+      await this.records.transition('in_call_recording', { message: 'rejoined; recording continues' });
+      return;
+    }
     await this.records.transition('in_call_not_recording');
-    if (!this.capture) await this.startRecording();
-    else await this.records.transition('in_call_recording', { message: 'rejoined; recording continues' });
+    await this.startRecording();
     if (!this.noticePosted) {
       this.noticePosted = true;
       void this.postRecordingNotice();
@@ -356,18 +364,18 @@ class BotRun {
   // ---- recording and transcription --------------------------------------------------
 
   async startRecording(): Promise<void> {
-    const botSpool = path.join(this.rt.spoolDir, this.row.id);
-    const existing = await partDirs(botSpool);
-    // Times in this part continue after whatever earlier attempts recorded.
-    this.partOffsetMs = existing.length ? await spoolDuration(botSpool) : 0;
-    const partDir = path.join(botSpool, `part-${String(existing.length + 1).padStart(4, '0')}`);
-    await mkdir(partDir, { recursive: true });
+    // Times in this part continue after whatever earlier attempts recorded, wherever they ran.
+    const transcribedMs = await this.records.transcriptEndMs().catch(() => 0);
     try {
-      this.capture = await startCapture({ source: this.sink!.monitor, env: { ...this.sink!.env, ...this.processLabel() }, partDir, log: this.log });
+      this.part = await openRecordingPart({ botId: this.row.id, store: this.rt.store, spoolDir: this.rt.spoolDir, log: this.log, minOffsetMs: transcribedMs });
+      this.partOffsetMs = this.part.offsetMs;
+      this.capture = await startCapture({ source: this.sink!.monitor, env: { ...this.sink!.env, ...this.processLabel() }, partDir: this.part.dir, log: this.log });
     } catch (err) {
       this.log.error({ err }, 'capture did not start');
       throw Object.assign(new Error(`capture failed: ${(err as Error).message}`), { subCode: 'capture_failed' });
     }
+    // Each closed segment goes to the store at once: another worker can finish the recording.
+    this.capture.onSegment((file) => this.part?.ship(file));
     this.capture.onLevel((dbfs) => {
       if (dbfs > SILENCE_DBFS) this.lastSoundAt = Date.now();
     });
@@ -460,18 +468,35 @@ class BotRun {
     if (this.session && this.phase !== 'joining') {
       await withTimeout(this.adapter!.leave(this.ctx()), 5000).catch(() => undefined);
     }
-    await this.records.closeParticipants();
-    await this.records.transition(status, { subCode: end.subCode, message: end.message });
+    // Queued, not awaited: in a database outage, capture stops and the recording is finalized now; the writes follow in order.
+    void this.records.closeParticipants();
+    void this.records.transition(status, { subCode: end.subCode, message: end.message });
     await this.teardownMedia();
     await this.finalize();
-    if (status === 'call_ended') await this.records.transition('done');
+    if (status === 'call_ended') void this.records.transition('done');
     return { retry: false, reason: end.subCode };
+  }
+
+  /** Finalizes the recording of a bot whose call ended on a worker that died before it was done. */
+  async finishEnded(): Promise<BotRunResult> {
+    this.log.warn('finalizing the recording of a bot whose worker was lost after the call ended');
+    const beat = setInterval(() => void this.records.heartbeat(this.rt.workerId).catch(() => undefined), this.rt.config.BOT_HEARTBEAT_INTERVAL_S * 1000);
+    try {
+      await this.finalize();
+      void this.records.transition('done');
+      await this.records.writes.drain(30_000);
+    } finally {
+      clearInterval(beat);
+    }
+    return { retry: false, reason: 'finalized after a lost worker' };
   }
 
   /** Shutdown or a lost worker: leave, keep the recorded parts, and let the job run again. */
   async suspend(): Promise<BotRunResult> {
     this.log.warn('suspending bot for a retry (shutdown)');
     if (this.session && this.phase !== 'joining') await withTimeout(this.adapter!.leave(this.ctx()), 5000).catch(() => undefined);
+    // It is out of the call until another worker takes the job: not in_call_* meanwhile.
+    if (this.phase !== 'joining') void this.records.transition('joining_call', { message: 'worker shutting down; the bot rejoins on another worker' });
     await this.teardownMedia();
     return { retry: true, reason: 'worker shutting down' };
   }
@@ -482,6 +507,10 @@ class BotRun {
     const capture = this.capture;
     this.capture = undefined;
     if (capture) await capture.stop().catch((err) => this.log.warn({ err }, 'capture stop failed'));
+    const part = this.part;
+    this.part = undefined;
+    if (part && !(await part.drain(30_000))) this.log.warn('recording segments not all shipped to the store; the local spool keeps them');
+    part?.close();
     const live = this.live;
     this.live = undefined;
     if (live) await withTimeout(live.end(), 15_000).catch(() => undefined);
@@ -498,7 +527,8 @@ class BotRun {
     const botSpool = path.join(this.rt.spoolDir, this.row.id);
     const result = await finalizeRecording({ botId: this.row.id, spool: botSpool, store: this.rt.store, log: this.log });
     if (!result) return;
-    await this.records.recordingFinished(result.recording);
+    // The parts are what a retry would finalize from until the row points at the final file.
+    void this.records.recordingFinished(result.recording).then(() => result.discardParts().catch((err) => this.log.warn({ err }, 'recording parts not removed')));
     if (this.liveFailed && result.recording.status === 'ready') {
       await this.retranscribe(result.localFile);
     }

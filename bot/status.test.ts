@@ -8,7 +8,9 @@ describe('bot status machine', () => {
     ['joining_call', 'in_waiting_room', true],
     ['joining_call', 'in_call_not_recording', true],
     ['in_waiting_room', 'in_call_not_recording', true],
-    ['in_waiting_room', 'in_call_recording', false],
+    // A rejoin after a browser crash: the capture kept running.
+    ['in_waiting_room', 'in_call_recording', true],
+    ['joining_call', 'in_call_recording', true],
     ['in_call_not_recording', 'in_call_recording', true],
     ['in_call_recording', 'call_ended', true],
     ['in_call_recording', 'joining_call', true],

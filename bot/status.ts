@@ -60,12 +60,13 @@ const LIVE: StatusCode[] = ['joining_call', 'in_waiting_room', 'in_call_not_reco
 /**
  * Allowed moves. A live bot may go back to joining_call when it rejoins (after a browser
  * crash or a worker restart), and in_call_recording may drop to in_call_not_recording while
- * capture restarts.
+ * capture restarts. A bot that rejoins after a browser crash while its capture keeps running
+ * goes from joining_call or the lobby straight to in_call_recording: it never stopped recording.
  */
 export const TRANSITIONS: Record<StatusCode, readonly StatusCode[]> = {
   scheduled: ['joining_call', 'fatal'],
-  joining_call: ['joining_call', 'in_waiting_room', 'in_call_not_recording', 'call_ended', 'fatal'],
-  in_waiting_room: ['joining_call', 'in_call_not_recording', 'call_ended', 'fatal'],
+  joining_call: ['joining_call', 'in_waiting_room', 'in_call_not_recording', 'in_call_recording', 'call_ended', 'fatal'],
+  in_waiting_room: ['joining_call', 'in_call_not_recording', 'in_call_recording', 'call_ended', 'fatal'],
   in_call_not_recording: ['joining_call', 'in_call_recording', 'call_ended', 'fatal'],
   in_call_recording: ['joining_call', 'in_call_not_recording', 'call_ended', 'fatal'],
   call_ended: ['done', 'fatal'],

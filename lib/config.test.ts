@@ -9,6 +9,8 @@ describe('loadConfig', () => {
     expect(c.BOT_HEADLESS).toBe(false);
     expect(c.PUBLIC_URL).toBe('http://localhost:3001');
     expect(c.BOT_HOST_OVERRIDES.size).toBe(0);
+    // A worker is declared lost after 90 s without a heartbeat (sent every 10 s), checked every 15 s.
+    expect([c.BOT_HEARTBEAT_INTERVAL_S, c.BOT_HEARTBEAT_STALE_S, c.BOT_SWEEP_INTERVAL_S]).toEqual([10, 90, 15]);
   });
 
   it('coerces numbers and booleans', () => {
@@ -34,6 +36,8 @@ describe('loadConfig', () => {
     [{ GOOGLE_API_ROOT_URL: 'not a url' }, 'GOOGLE_API_ROOT_URL'],
     [{ CALENDAR_JOIN_LEAD_S: '-5' }, 'CALENDAR_JOIN_LEAD_S'],
     [{ MICROSOFT_TENANT: 'a/b' }, 'MICROSOFT_TENANT'],
+    [{ BOT_HEARTBEAT_INTERVAL_S: '10', BOT_HEARTBEAT_STALE_S: '15' }, 'BOT_HEARTBEAT_STALE_S'],
+    [{ BOT_SWEEP_INTERVAL_S: '0' }, 'BOT_SWEEP_INTERVAL_S'],
   ])('fails naming the variable for %j', (env, name) => {
     expect(() => loadConfig(env)).toThrow(new RegExp(`${name}:`));
   });

@@ -120,6 +120,12 @@ export const ConfigSchema = z
     LIVE_MAX_BUFFERED_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
     /** Milliseconds between pings on a live-stream socket; a socket that has not answered the previous ping is closed. */
     LIVE_PING_INTERVAL_MS: z.coerce.number().int().min(200).default(25_000),
+    /** Seconds between a running bot's heartbeats (bots.heartbeat_at). */
+    BOT_HEARTBEAT_INTERVAL_S: z.coerce.number().int().min(1).max(300).default(10),
+    /** A live bot whose heartbeat is older than this has lost its worker: the scheduler fails its job so another worker rejoins. */
+    BOT_HEARTBEAT_STALE_S: z.coerce.number().int().min(2).max(3600).default(90),
+    /** Seconds between the scheduler's sweeps for bots with a stale heartbeat. */
+    BOT_SWEEP_INTERVAL_S: z.coerce.number().int().min(1).max(600).default(15),
     /** Seconds the process waits for bots to leave and finalize on shutdown. */
     SHUTDOWN_GRACE_S: z.coerce.number().int().min(1).default(60),
     /** Zoom Meeting SDK key: with it, Zoom bots join through the official Meeting SDK (for current "General" Marketplace apps this is the app's Client ID). */
@@ -176,6 +182,10 @@ export const ConfigSchema = z
     }
     if (!c.MICROSOFT_GRAPH_BASE_URL.startsWith('https://')) {
       ctx.addIssue({ code: 'custom', path: ['MICROSOFT_GRAPH_BASE_URL'], message: 'must be an https:// URL (the Graph client sends credentials only over https)' });
+    }
+    if (c.BOT_HEARTBEAT_STALE_S < 2 * c.BOT_HEARTBEAT_INTERVAL_S) {
+      // One late or failed heartbeat must not make a live bot look abandoned.
+      ctx.addIssue({ code: 'custom', path: ['BOT_HEARTBEAT_STALE_S'], message: `must be at least twice BOT_HEARTBEAT_INTERVAL_S (${c.BOT_HEARTBEAT_INTERVAL_S})` });
     }
     if (c.NODE_ENV === 'production' && c.BOT_HOST_OVERRIDES.size > 0) {
       ctx.addIssue({ code: 'custom', path: ['BOT_HOST_OVERRIDES'], message: 'is a test hook and must not be set in production' });

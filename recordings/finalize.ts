@@ -108,6 +108,22 @@ export async function probeSegments(
   return { readable, skipped, joinedMs };
 }
 
+/**
+ * Writes `ms` of silence as one Ogg Opus segment like the capture's (48 kHz mono), to stand in
+ * for audio that is lost, so what follows keeps its place on the recording's clock.
+ */
+export async function writeSilence(file: string, ms: number, opts: Pick<ConcatOptions, 'ffmpegBin' | 'bitrate'> = {}): Promise<void> {
+  // Joined by stream copy, the filler's encoder pre-roll plays too: take it off.
+  const seconds = Math.max(0.02, (ms - OPUS_PRE_SKIP_MS) / 1000);
+  await execFileP(opts.ffmpegBin ?? 'ffmpeg', [
+    '-hide_banner', '-loglevel', 'error', '-y',
+    '-f', 'lavfi', '-i', 'anullsrc=r=48000:cl=mono',
+    '-t', seconds.toFixed(3),
+    '-c:a', 'libopus', '-b:a', opts.bitrate ?? '32k',
+    '-f', 'ogg', file,
+  ], { timeout: 5 * 60_000 });
+}
+
 /** How long these segments are once joined by `concatSegments` (unreadable ones count 0). */
 export async function joinedDurationMs(segments: string[]): Promise<number> {
   return (await probeSegments(segments)).joinedMs;

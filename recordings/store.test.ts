@@ -57,6 +57,22 @@ describe('FsRecordingStore', () => {
     await store.deleteTree('bots/never');
   });
 
+  it('lists the keys under a prefix, sorted, without puts in progress or neighbours sharing the name', async () => {
+    await store.putBytes('bots/bot_5/parts/part-0002/seg-00000.ogg', Buffer.from('b'));
+    await store.putBytes('bots/bot_5/parts/part-0001/seg-00001.ogg', Buffer.from('a1'));
+    await store.putBytes('bots/bot_5/parts/part-0001/seg-00000.ogg', Buffer.from('a0'));
+    await store.putBytes('bots/bot_50/parts/part-0001/seg-00000.ogg', Buffer.from('x'));
+    await writeFile(path.join(dir, 'root', 'bots', 'bot_5', 'parts', 'part-0001', 'seg-00002.ogg.tmp-abc'), 'half');
+    expect(await store.list('bots/bot_5/parts/')).toEqual([
+      'bots/bot_5/parts/part-0001/seg-00000.ogg',
+      'bots/bot_5/parts/part-0001/seg-00001.ogg',
+      'bots/bot_5/parts/part-0002/seg-00000.ogg',
+    ]);
+    expect(await store.list('bots/bot_5/parts/part-0001/seg-00000.ogg')).toEqual([]); // an object is not a prefix
+    expect(await store.list('bots/nobody')).toEqual([]);
+    await expect(store.list('../x')).rejects.toThrow(/invalid storage key/);
+  });
+
   it.each(['', '/etc/passwd', '../x', 'a/../../x', 'a//b', './a', 'a/.', 'a\\b', 'C:/x', 'a\0b'])('rejects key %j', async (key) => {
     expect(() => assertValidKey(key)).toThrow(/invalid storage key/);
     await expect(store.putBytes(key, Buffer.from('x'))).rejects.toThrow(/invalid storage key/);

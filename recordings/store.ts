@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { copyFile, mkdir, open, rename, rm, stat, unlink } from 'node:fs/promises';
+import { copyFile, mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 
@@ -16,6 +16,8 @@ export interface RecordingStore {
   stat(key: string): Promise<{ sizeBytes: number } | null>;
   /** The object's bytes, or `start..end` (both inclusive, like an HTTP Range). Errors on the stream if missing. */
   read(key: string, range?: { start: number; end: number }): NodeJS.ReadableStream | Readable;
+  /** Keys of every object under `prefix` (`bots/<id>/parts` lists `bots/<id>/parts/…`), sorted; nothing there is an empty list. */
+  list(prefix: string): Promise<string[]>;
   /** Removes every object under `prefix` (`bots/<id>` removes `bots/<id>/…`); nothing there is fine. */
   deleteTree(prefix: string): Promise<void>;
 }
@@ -81,6 +83,24 @@ export class FsRecordingStore implements RecordingStore {
       throw new RangeError(`invalid range ${range.start}-${range.end}`);
     }
     return createReadStream(file, range ? { start: range.start, end: range.end } : {});
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    const trimmed = prefix.replace(/\/+$/, '');
+    const keys: string[] = [];
+    const walk = async (dir: string, key: string) => {
+      const entries = await readdir(dir, { withFileTypes: true }).catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return [];
+        throw err;
+      });
+      for (const e of entries) {
+        if (e.isDirectory()) await walk(path.join(dir, e.name), `${key}/${e.name}`);
+        // `.tmp-` files are puts in progress (see atomically).
+        else if (e.isFile() && !e.name.includes('.tmp-')) keys.push(`${key}/${e.name}`);
+      }
+    };
+    await walk(this.pathOf(trimmed), trimmed);
+    return keys.sort();
   }
 
   async deleteTree(prefix: string): Promise<void> {

@@ -4,6 +4,7 @@
  * Prints `[measure]` lines: capture latency, transcription delay, CPU, WER.
  */
 import { execFile, spawn } from 'node:child_process';
+import { statSync } from 'node:fs';
 import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -269,6 +270,9 @@ describe('the media chain', () => {
       capture.pcm.on('data', (b: Buffer) => live.write(b));
       const restarts: { gapMs: number; atMs: number }[] = [];
       capture.onRestart((r) => restarts.push(r));
+      const reported: { file: string; size: number; whileRecording: boolean }[] = [];
+      let stopping = false;
+      capture.onSegment((file) => reported.push({ file, size: statSync(file).size, whileRecording: !stopping }));
       const decoder = (await descendantsNamed(process.pid, 'pocketsphinx_continuous'))[0];
       const ffmpegCpu: number[] = [];
 
@@ -291,6 +295,7 @@ describe('the media chain', () => {
       const finalPid = capture.ffmpegPid()!;
       ffmpegCpu.push(await cpuMs(finalPid));
       const decoderCpu = decoder ? await cpuMs(decoder).catch(() => undefined) : undefined;
+      stopping = true;
       const { segments } = await capture.stop();
       await live.end();
 
@@ -338,6 +343,12 @@ describe('the media chain', () => {
       console.info(`[measure] recording ${joined.durationMs} ms vs PCM clock ${capture.positionMs()} ms after a restart`);
       expect(Math.abs(joined.durationMs - capture.positionMs())).toBeLessThan(150);
       expect(await probeDurationMs(path.join(dir, 'chain.ogg'))).toBe(joined.durationMs);
+
+      // Every segment was reported once, already finished (its final size), and all but the last
+      // while recording: the dead process's last one at the restart, the silent gap one once written.
+      expect(reported.map((r) => r.file).sort()).toEqual([...segments].sort());
+      for (const r of reported) expect(r.size, r.file).toBe(statSync(r.file).size);
+      expect(reported.filter((r) => r.whileRecording).length).toBeGreaterThanOrEqual(segments.length - 1);
 
       const audioMin = capture.positionMs() / 60_000;
       const ff = ffmpegCpu.reduce((a, b) => a + b, 0);

@@ -23,6 +23,11 @@
  * flushed) is written in the numbered slot reserved for it, so recording and PCM clock stay
  * aligned. After `maxFastFailures` consecutive deaths of processes that lived less than
  * `fastFailureMs` it gives up and reports the error.
+ *
+ * Each finished segment is reported once (`onSegment`), so it can be shipped off the machine
+ * while the meeting goes on: ffmpeg names a segment on fd 3 (`-segment_list pipe:3`) the
+ * moment it closes it; a dead process's last segment is reported at the restart, a silent
+ * gap segment once written, and whatever is left at `stop()`.
  */
 import { execFile, spawn, type ChildProcessByStdio } from 'node:child_process';
 import { mkdir, readdir, stat } from 'node:fs/promises';
@@ -88,6 +93,8 @@ export interface AudioCapture {
   /** Called every 100 ms of PCM with the RMS level of that window in dBFS (floor -100) and its end time in ms. */
   onLevel(cb: (dbfs: number, atMs: number) => void): void;
   onRestart(cb: (info: CaptureRestart) => void): void;
+  /** Called once per finished segment file (it will not change any more), as soon as it is finished. */
+  onSegment(cb: (file: string) => void): void;
   /** Called once if capture gives up (ffmpeg keeps dying); `pcm` then ends. */
   onError(cb: (err: Error) => void): void;
   /** Stops gracefully (`q`, then SIGKILL after a timeout); resolves with this capture's segments in order. Idempotent. */
@@ -127,6 +134,22 @@ export async function startCapture(opts: CaptureOptions): Promise<AudioCapture> 
   const levelCbs: ((dbfs: number, atMs: number) => void)[] = [];
   const restartCbs: ((info: CaptureRestart) => void)[] = [];
   const errorCbs: ((err: Error) => void)[] = [];
+  const segmentCbs: ((file: string) => void)[] = [];
+  const reported = new Set<string>();
+  const reportSegment = (file: string) => {
+    if (reported.has(file)) return;
+    reported.add(file);
+    for (const cb of segmentCbs) cb(file);
+  };
+  /** Reports the non-empty segments numbered from..to-1 (a dead process's, or everything at stop). */
+  const reportExisting = async (from: number, to = Number.POSITIVE_INFINITY) => {
+    for (const n of await listSegmentNumbers(opts.partDir)) {
+      if (n < from || n >= to) continue;
+      const file = path.join(opts.partDir, segmentFileName(n));
+      const st = await stat(file).catch(() => undefined);
+      if (st && st.size > 0) reportSegment(file);
+    }
+  };
 
   let startedAtMs = 0;
   let emittedBytes = 0; // PCM bytes pushed into `pcm` (incl. inserted silence)
@@ -206,6 +229,9 @@ export async function startCapture(opts: CaptureOptions): Promise<AudioCapture> 
       '-segment_format_options', 'flush_packets=1:page_duration=200000',
       '-reset_timestamps', '1',
       '-segment_start_number', String(startNumber),
+      // Names each segment on fd 3 when it is closed.
+      '-segment_list', 'pipe:3',
+      '-segment_list_type', 'flat',
       path.join(opts.partDir, 'seg-%05d.ogg'),
       // Output 2: PCM for Node, flushed per packet.
       '-map', '[stt]',
@@ -215,7 +241,17 @@ export async function startCapture(opts: CaptureOptions): Promise<AudioCapture> 
     ];
     const c = spawn(ffmpeg, args, {
       env: { ...process.env, ...opts.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
+    }) as unknown as FfmpegChild;
+    let listed = '';
+    (c.stdio[3] as Readable).setEncoding('utf8').on('data', (d: string) => {
+      listed += d;
+      let nl: number;
+      while ((nl = listed.indexOf('\n')) >= 0) {
+        const name = listed.slice(0, nl).trim();
+        listed = listed.slice(nl + 1);
+        if (SEGMENT_RE.test(name)) reportSegment(path.join(opts.partDir, name));
+      }
     });
     let stderr = '';
     c.stderr.setEncoding('utf8').on('data', (d: string) => {
@@ -327,6 +363,8 @@ export async function startCapture(opts: CaptureOptions): Promise<AudioCapture> 
     if (stopping || failed) return;
     const fillNumber = await nextFreeSegment(); // reserved for the silent gap segment
     if (stopping || failed) return;
+    // The dead process's segments are final now, its last one included.
+    track(reportExisting(current.startNumber, fillNumber));
     restarts++;
     const run = spawnRun(fillNumber + 1, (chunk, self) => {
       // Wall-clock position of this chunk's first sample vs. PCM emitted so far: the gap.
@@ -371,14 +409,16 @@ export async function startCapture(opts: CaptureOptions): Promise<AudioCapture> 
     const fillMs = pcmMs - recordedMs - (2 * OPUS_PRE_SKIP * 1000) / CAPTURE_RATE;
     log.info({ prevStart, pcmMs, recordedMs, fillMs, fillNumber }, 'filling the recording gap');
     if (fillMs < 10) return;
+    const fillFile = path.join(opts.partDir, segmentFileName(fillNumber));
     await execFileP(ffmpeg, [
       '-hide_banner', '-loglevel', 'error', '-y',
       '-f', 'lavfi', '-i', `anullsrc=r=${CAPTURE_RATE}:cl=mono`,
       '-t', (fillMs / 1000).toFixed(3),
       '-c:a', 'libopus', '-b:a', opts.bitrate ?? '32k',
       '-f', 'ogg',
-      path.join(opts.partDir, segmentFileName(fillNumber)),
+      fillFile,
     ]);
+    reportSegment(fillFile);
   };
 
   supervise(current);
@@ -408,6 +448,7 @@ export async function startCapture(opts: CaptureOptions): Promise<AudioCapture> 
         const st = await stat(file).catch(() => undefined);
         if (st && st.size > 0) segments.push(file);
       }
+      for (const file of segments) reportSegment(file);
       log.info({ source: opts.source, segments: segments.length, restarts, pcmMs: emittedBytes / BYTES_PER_MS }, 'audio capture stopped');
       return { segments };
     })();
@@ -421,6 +462,7 @@ export async function startCapture(opts: CaptureOptions): Promise<AudioCapture> 
     ffmpegPid: () => (current.child.exitCode === null && current.child.signalCode === null ? current.child.pid : undefined),
     onLevel: (cb) => void levelCbs.push(cb),
     onRestart: (cb) => void restartCbs.push(cb),
+    onSegment: (cb) => void segmentCbs.push(cb),
     onError: (cb) => void errorCbs.push(cb),
     stop,
   };

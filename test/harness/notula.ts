@@ -1,13 +1,14 @@
 /**
  * A whole Notula (api + scheduler + bot roles) in this process, over a fresh test database
- * and a temporary DATA_DIR, reached over real HTTP. End-to-end tests and benchmarks use it.
+ * and a temporary DATA_DIR (or given ones, to restart over the same data), reached over real
+ * HTTP. End-to-end tests and benchmarks use it.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../lib/config.js';
 import { createLogger } from '../../lib/log.js';
-import { ROLES, startNotula, type Notula, type StartOptions } from '../../start.js';
+import { ROLES, startNotula, type Notula, type RoleName, type StartOptions } from '../../start.js';
 import type { TestDatabase } from './postgres.js';
 
 export interface TestNotula {
@@ -21,13 +22,23 @@ export interface TestNotula {
   stop(): Promise<void>;
 }
 
-export async function startTestNotula(
-  env: Record<string, string> = {},
-  opts: { database?: TestDatabase; start?: Pick<StartOptions, 'browsers' | 'zoomSdkAssets'> } = {},
-): Promise<TestNotula> {
+export interface TestNotulaOptions {
+  /** Use this database (kept on stop) instead of a fresh one (dropped on stop). */
+  database?: TestDatabase;
+  /** Use this DATA_DIR (kept on stop) instead of a fresh temporary one (removed on stop). */
+  dataDir?: string;
+  /** Call the API with this key (a user of an earlier Notula on the same database) instead of registering a new user. */
+  key?: string;
+  /** Roles to run (default: all). */
+  roles?: readonly RoleName[];
+  /** Test hooks of the composition root. */
+  start?: Pick<StartOptions, 'browsers' | 'zoomSdkAssets'>;
+}
+
+export async function startTestNotula(env: Record<string, string> = {}, opts: TestNotulaOptions = {}): Promise<TestNotula> {
   // db.ts needs the vitest runner; benchmarks pass their own database.
   const database = opts.database ?? (await (await import('./db.js')).createTestDatabase());
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'notula-e2e-'));
+  const dataDir = opts.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'notula-e2e-')));
   const config = loadConfig({
     NODE_ENV: 'test',
     PORT: '0',
@@ -38,8 +49,8 @@ export async function startTestNotula(
     LOG_LEVEL: process.env.NOTULA_TEST_LOG ?? 'silent',
     ...env,
   });
-  const notula = await startNotula({ config, roles: new Set(ROLES), log: createLogger(config.LOG_LEVEL), ...opts.start });
-  const url = notula.url!;
+  const notula = await startNotula({ config, roles: new Set(opts.roles ?? ROLES), log: createLogger(config.LOG_LEVEL), ...opts.start });
+  const url = notula.url ?? 'http://api-role-not-running.invalid';
   const raw = async (method: string, p: string, body?: unknown, token?: string) => {
     const res = await fetch(url + p, {
       method,
@@ -49,8 +60,11 @@ export async function startTestNotula(
     const text = await res.text();
     return { status: res.status, body: text ? JSON.parse(text) : undefined };
   };
-  const reg = await raw('POST', '/v1/auth/register', { email: `e2e-${Date.now()}@example.com`, password: 'Correct-Horse-Battery-9' });
-  const key = (await raw('POST', '/v1/api-keys', { name: 'e2e' }, reg.body.access_token)).body.key as string;
+  let key = opts.key ?? '';
+  if (!opts.key && notula.url) {
+    const reg = await raw('POST', '/v1/auth/register', { email: `e2e-${Date.now()}@example.com`, password: 'Correct-Horse-Battery-9' });
+    key = (await raw('POST', '/v1/api-keys', { name: 'e2e' }, reg.body.access_token)).body.key as string;
+  }
   return {
     notula,
     url,
@@ -61,7 +75,7 @@ export async function startTestNotula(
     async stop() {
       await notula.stop();
       if (!opts.database) await database.drop();
-      await rm(dataDir, { recursive: true, force: true });
+      if (!opts.dataDir) await rm(dataDir, { recursive: true, force: true });
     },
   };
 }
