@@ -27,6 +27,7 @@ export const ERROR_STATUS = {
   unsupported_media_type: 415,
   range_not_satisfiable: 416,
   invalid_meeting_url: 422,
+  provider_not_configured: 422,
   weak_password: 422,
   rate_limited: 429,
   internal_error: 500,
@@ -52,6 +53,13 @@ export class ApiError extends Error {
 }
 
 export const notFound = (what: string) => new ApiError('not_found', `${what} not found`);
+
+/** A cloud transcription provider was asked for, but neither the workspace nor the server has its key. */
+export const providerNotConfigured = (provider: 'assemblyai' | 'openai') =>
+  new ApiError(
+    'provider_not_configured',
+    `no ${provider} API key: store one with PUT /v1/workspace/providers/${provider} or set ${provider === 'assemblyai' ? 'ASSEMBLYAI_API_KEY' : 'OPENAI_API_KEY'} on the server`,
+  );
 
 export const ErrorEnvelopeSchema = z
   .object({

@@ -21,6 +21,11 @@ import * as botsRecording from './bots.recording.js';
 import * as botsTranscript from './bots.transcript.js';
 import * as opsHealth from './ops.health.js';
 import * as opsMetrics from './ops.metrics.js';
+import * as workspaceProvidersDelete from './workspace-providers.delete.js';
+import * as workspaceProvidersList from './workspace-providers.list.js';
+import * as workspaceProvidersPut from './workspace-providers.put.js';
+import * as workspaceSettingsGet from './workspace-settings.get.js';
+import * as workspaceSettingsPut from './workspace-settings.put.js';
 
 const ROUTES = [
   opsHealth,
@@ -44,6 +49,11 @@ const ROUTES = [
   botsRecording,
   botsDeleteData,
   botsDebug,
+  workspaceProvidersList,
+  workspaceProvidersPut,
+  workspaceProvidersDelete,
+  workspaceSettingsGet,
+  workspaceSettingsPut,
 ];
 
 export function registerRoutes(app: Router): void {
