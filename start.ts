@@ -18,6 +18,7 @@ import { ensureDisplay, type DisplayHandle } from './bot/display/xvfb.js';
 import { InProcessLauncher } from './bot/launcher.js';
 import { MeetAdapter } from './bot/platforms/meet/meet-adapter.js';
 import { PocketsphinxTranscriber } from './bot/transcribe/pocketsphinx.js';
+import { createTranscribers } from './bot/transcribe/providers.js';
 import type { Config } from './lib/config.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './lib/db/embedded.js';
 import { openDatabase, runMigrations, type Database } from './lib/db/index.js';
@@ -31,6 +32,7 @@ import { PgBossBotDispatcher } from './scheduler/bot-dispatcher.js';
 import { startBoss } from './scheduler/boss.js';
 import { BotWorkerPool } from './scheduler/bot-worker.js';
 import { BotSweeper } from './scheduler/sweeper.js';
+import { scheduleTranscriptRedo, startTranscriptRedoWorker } from './scheduler/transcript-redo.js';
 
 export const ROLES = ['api', 'scheduler', 'bot'] as const;
 export type RoleName = (typeof ROLES)[number];
@@ -114,13 +116,17 @@ export async function startNotula(opts: StartOptions): Promise<Notula> {
   if (roles.has('bot')) {
     const pulse = await ensurePulseAudio({ runtimeDir: config.BOT_PULSE_RUNTIME_DIR, log });
     if (!config.BOT_HEADLESS) display = await ensureDisplay({ display: config.BOT_DISPLAY, log });
-    const transcriber = new PocketsphinxTranscriber({ modelDir: config.POCKETSPHINX_MODEL_DIR });
+    const local = new PocketsphinxTranscriber({ modelDir: config.POCKETSPHINX_MODEL_DIR });
+    const transcribers = createTranscribers({ config, db: database.db, secrets: new SecretBox(masterKey), local, log });
+    // Transcripts to redo with a cloud provider after a mid-meeting fallback (needs the engines, so the bot role works them).
+    await startTranscriptRedoWorker(boss, { config, db: database.db, store, transcribers, log });
     const launcher = new InProcessLauncher({
       config,
       db: database.db,
       log,
       store,
-      transcriberFor: () => transcriber,
+      transcriberFor: (bot) => transcribers.forBot(bot),
+      scheduleTranscriptRedo: (botId, provider) => scheduleTranscriptRedo(boss, config, botId, provider),
       pulse,
       display: display?.display,
       browsers: opts.browsers ?? new ChromiumLauncher(),
