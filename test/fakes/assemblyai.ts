@@ -67,6 +67,8 @@ export interface AssemblyAiFake {
   sessions: FakeStreamSession[];
   uploads: { id: string; bytes: number; file: string }[];
   transcripts: FakeTranscript[];
+  /** REST calls refused for a bad key. */
+  restRefused: number;
   /** Answer REST calls with this status and an error body (null: answer normally). */
   restFailure: number | null;
   /** Debug hook: called with what the fake does. */
@@ -101,6 +103,7 @@ export async function startAssemblyAiFake(opts: { keys?: string[] } = {}): Promi
     uploads: [],
     transcripts: [],
     restFailure: null,
+    restRefused: 0,
     dropSockets() {
       for (const ws of sockets) ws.terminate();
     },
@@ -280,6 +283,7 @@ export async function startAssemblyAiFake(opts: { keys?: string[] } = {}): Promi
     void (async () => {
       const url = new URL(req.url ?? '/', baseUrl);
       if (!req.headers.authorization || !fake.keys.has(req.headers.authorization)) {
+        fake.restRefused++;
         return json(res, 401, { error: 'Authentication error, API token missing/invalid' });
       }
       if (fake.restFailure) return json(res, fake.restFailure, { error: `Internal server error (fake ${fake.restFailure})` });

@@ -18,6 +18,10 @@ export interface TestNotula {
   /** JSON over HTTP with an API key. */
   api<T = any>(method: string, p: string, body?: unknown): Promise<{ status: number; body: T }>;
   key: string;
+  /** The registered owner's access token (routes that need a user, e.g. owner/admin ones). */
+  access: string;
+  /** JSON over HTTP as the owner. */
+  userApi<T = any>(method: string, p: string, body?: unknown): Promise<{ status: number; body: T }>;
   stop(): Promise<void>;
 }
 
@@ -54,7 +58,9 @@ export async function startTestNotula(env: Record<string, string> = {}, opts: { 
     dataDir,
     database,
     key,
+    access: reg.body.access_token,
     api: (method, p, body) => raw(method, p, body, key),
+    userApi: (method, p, body) => raw(method, p, body, reg.body.access_token),
     async stop() {
       await notula.stop();
       if (!opts.database) await database.drop();
