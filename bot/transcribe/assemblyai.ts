@@ -21,7 +21,7 @@
 import { AssemblyAI, type StreamingTranscriber, type TurnEvent } from 'assemblyai';
 import type { Logger } from '../../lib/log.js';
 import { ProviderError } from './provider-error.js';
-import { PcmTail, pcmBytes, pcmMs, shiftUtterance, wordsToUtterances } from './pcm.js';
+import { leadingSilenceMs, PcmTail, pcmBytes, pcmMs, shiftUtterance, wordsToUtterances } from './pcm.js';
 import type { LiveTranscription, PartialResult, TranscriptWord, Transcriber, Utterance } from './transcriber.js';
 
 export interface AssemblyAiOptions {
@@ -212,7 +212,8 @@ export class AssemblyAiLiveSession implements LiveTranscription {
       await rt.close(false).catch(() => undefined);
       throw err;
     }
-    // The new socket's audio starts where the unfinished audio starts.
+    // The new socket's audio starts where the unfinished audio starts (near its first speech).
+    this.tail.trimBefore(this.tail.startMs + leadingSilenceMs(this.tail.slice(this.tail.startMs)));
     this.socketStartMs = this.tail.startMs;
     this.sentToMs = this.socketStartMs;
     this.socketOpenedAt = Date.now();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { estimateWordTimes, PcmChunker, PcmTail, pcmBytes, voicedSpans, wavFromPcm, wordsToUtterances } from './pcm.js';
+import { estimateWordTimes, leadingSilenceMs, PcmChunker, PcmTail, pcmBytes, voicedSpans, wavFromPcm, wordsToUtterances } from './pcm.js';
 
 /** `ms` of a 440 Hz tone (speech stand-in) or of silence. */
 const tone = (ms: number) => {
@@ -83,5 +83,13 @@ describe('word times from text only', () => {
       { text: 'one', startMs: 2000, endMs: 2100 },
     ]);
     expect(us.map((u) => u.text)).toEqual(['Hello there.', 'Next', 'one']);
+  });
+});
+
+describe('leadingSilenceMs', () => {
+  it('skips to just before the first voiced frame, or over everything when nothing is voiced', () => {
+    expect(leadingSilenceMs(Buffer.concat([quiet(2000), tone(500)]), 300)).toBe(1700);
+    expect(leadingSilenceMs(Buffer.concat([quiet(100), tone(500)]), 300)).toBe(0);
+    expect(leadingSilenceMs(quiet(1500), 300)).toBe(1500);
   });
 });

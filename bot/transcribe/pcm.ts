@@ -70,6 +70,19 @@ export function voicedSpans(pcm: Buffer, opts: { silenceDbfs?: number; bridgeMs?
   return spans;
 }
 
+/**
+ * How much of `pcm`'s start to skip so that it begins `leadMs` before its first voiced frame
+ * (all of it when nothing is voiced). A fresh decoder started on a long stretch of silence
+ * can settle on a poor noise estimate and garble the sentence that follows (pocketsphinx does
+ * with more than about a second), so hand-overs and reconnects start near the speech.
+ */
+export function leadingSilenceMs(pcm: Buffer, leadMs = 300, silenceDbfs = DEFAULT_SILENCE_DBFS): number {
+  const levels = frameLevels(pcm);
+  const first = levels.findIndex((db) => db > silenceDbfs);
+  if (first < 0) return pcmMs(pcm.length);
+  return Math.max(0, first * FRAME_MS - leadMs);
+}
+
 export interface PcmChunk {
   /** Position of the chunk's first byte in the stream (ms). */
   startMs: number;

@@ -10,7 +10,7 @@
  */
 import type { Logger } from '../../lib/log.js';
 import { TURN_END_MARGIN_MS } from './assemblyai.js';
-import { PcmTail, shiftUtterance } from './pcm.js';
+import { leadingSilenceMs, PcmTail, shiftUtterance } from './pcm.js';
 import type { FallbackEvent, LiveTranscription, PartialResult, Transcriber, Utterance } from './transcriber.js';
 
 export interface FallbackOptions {
@@ -111,7 +111,8 @@ export class FallbackSession implements LiveTranscription {
   private handOver(err: Error): void {
     if (this.secondary) return;
     const tail = this.tail!;
-    const fromMs = Math.max(this.committedMs, tail.startMs);
+    const committed = Math.max(this.committedMs, tail.startMs);
+    const fromMs = committed + leadingSilenceMs(tail.slice(committed));
     const replay = tail.slice(fromMs);
     this.tail = undefined;
     const to = this.opts.fallbackLabel ?? 'local';

@@ -35,9 +35,24 @@ function voiced(buf: Buffer): { first: number; last: number } {
   return { first: Math.max(0, first), last: Math.max(0, last) };
 }
 
-/** The lines, spoken one after another with `gapMs` of silence before, between and after them. */
+/**
+ * A room's quiet: faint noise (about -66 dBFS), not digital zeros. A decoder that starts on
+ * long runs of exact zeros (a fresh session after a reconnect or a hand-over) initialises its
+ * cepstral mean badly and garbles the next sentence; no real call is that silent.
+ */
+export function roomTone(ms: number, seed = 1): Buffer {
+  const b = Buffer.alloc(Math.floor(ms * 16) * 2);
+  let x = seed;
+  for (let i = 0; i < b.length; i += 2) {
+    x = (x * 1103515245 + 12345) & 0x7fffffff;
+    b.writeInt16LE((x % 33) - 16, i);
+  }
+  return b;
+}
+
+/** The lines, spoken one after another with `gapMs` of room tone before, between and after them. */
 export async function spokenPcm(lines: readonly string[], gapMs = 800): Promise<SpokenPcm> {
-  const gap = Buffer.alloc(gapMs * BYTES_PER_MS);
+  const gap = roomTone(gapMs);
   const parts: Buffer[] = [gap];
   const spans: SpokenPcm['spans'] = [];
   let pos = gap.length;
