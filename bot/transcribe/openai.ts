@@ -24,7 +24,7 @@ import { spawn } from 'node:child_process';
 import OpenAI, { toFile } from 'openai';
 import type { Logger } from '../../lib/log.js';
 import { ProviderError } from './provider-error.js';
-import { estimateWordTimes, PcmChunker, type PcmChunk, shiftUtterance, voicedSpans, wavFromPcm, wordsToUtterances } from './pcm.js';
+import { estimateWordTimes, leadingSilenceMs, PcmChunker, type PcmChunk, pcmBytes, pcmMs, shiftUtterance, voicedSpans, wavFromPcm, wordsToUtterances } from './pcm.js';
 import type { LiveTranscription, TranscriptWord, Transcriber, Utterance } from './transcriber.js';
 
 export interface OpenAiOptions {
@@ -74,7 +74,11 @@ export class OpenAiTranscriber implements Transcriber {
   }
 
   /** One chunk of PCM → utterances on the chunk's clock shifted by `chunk.startMs`. */
-  async transcribeChunk(chunk: PcmChunk, language: string | undefined): Promise<Utterance[]> {
+  async transcribeChunk(whole: PcmChunk, language: string | undefined): Promise<Utterance[]> {
+    // Sent from just before its first speech: leading silence costs and can throw a decoder off.
+    const skip = pcmBytes(leadingSilenceMs(whole.pcm));
+    const chunk = { startMs: whole.startMs + pcmMs(skip), pcm: whole.pcm.subarray(skip) };
+    if (!chunk.pcm.length) return [];
     const client = await this.client();
     const file = await toFile(wavFromPcm(chunk.pcm), 'chunk.wav', { type: 'audio/wav' });
     const lang = language?.split('-')[0];

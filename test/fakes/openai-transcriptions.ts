@@ -124,7 +124,10 @@ export async function startOpenAiTranscriptionsFake(opts: { keys?: string[] } = 
       language: 'english',
       duration,
       text,
-      ...(granularities.includes('word') ? { words: utterances.flatMap((u) => u.words.map((w) => ({ word: w.text, start: w.startMs / 1000, end: w.endMs / 1000 }))) } : {}),
+      // Whisper's words carry the text's capitals but not its punctuation.
+      ...(granularities.includes('word')
+        ? { words: utterances.flatMap((u) => sentenceCase(u.words.map((w) => w.text)).map((word, i) => ({ word: word.replace(/[.]$/, ''), start: u.words[i]!.startMs / 1000, end: u.words[i]!.endMs / 1000 }))) }
+        : {}),
       ...(granularities.length === 0 || granularities.includes('segment') ? { segments } : {}),
       usage: { type: 'duration', seconds: Math.ceil(duration) },
     });
