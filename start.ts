@@ -22,6 +22,7 @@ import type { SdkAssets } from './bot/platforms/zoom-sdk/page-server.js';
 import { ZoomSdkAdapter } from './bot/platforms/zoom-sdk/zoom-sdk-adapter.js';
 import { TeamsAdapter } from './bot/platforms/teams/teams-adapter.js';
 import { PocketsphinxTranscriber } from './bot/transcribe/pocketsphinx.js';
+import { createTranscribers } from './bot/transcribe/providers.js';
 import type { Config } from './lib/config.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './lib/db/embedded.js';
 import { openDatabase, runMigrations, type Database } from './lib/db/index.js';
@@ -39,6 +40,7 @@ import { BotWorkerPool } from './scheduler/bot-worker.js';
 import { BotSweeper } from './scheduler/sweeper.js';
 import { PgBossWebhookQueue } from './scheduler/webhook-queue.js';
 import { startWebhookDelivery, type WebhookDelivery } from './scheduler/webhooks.js';
+import { scheduleTranscriptRedo, startTranscriptRedoWorker } from './scheduler/transcript-redo.js';
 
 export const ROLES = ['api', 'scheduler', 'bot'] as const;
 export type RoleName = (typeof ROLES)[number];
@@ -139,7 +141,10 @@ export async function startNotula(opts: StartOptions): Promise<Notula> {
   if (roles.has('bot')) {
     const pulse = await ensurePulseAudio({ runtimeDir: config.BOT_PULSE_RUNTIME_DIR, log });
     if (!config.BOT_HEADLESS) display = await ensureDisplay({ display: config.BOT_DISPLAY, log });
-    const transcriber = new PocketsphinxTranscriber({ modelDir: config.POCKETSPHINX_MODEL_DIR });
+    const local = new PocketsphinxTranscriber({ modelDir: config.POCKETSPHINX_MODEL_DIR });
+    const transcribers = createTranscribers({ config, db: database.db, secrets, local, log });
+    // Transcripts to redo with a cloud provider after a mid-meeting fallback (needs the engines, so the bot role works them).
+    await startTranscriptRedoWorker(boss, { config, db: database.db, store, transcribers, log });
     // With Meeting SDK credentials, Zoom bots join through the official SDK.
     if (config.ZOOM_SDK_KEY && config.ZOOM_SDK_SECRET) {
       zoomSdk = new ZoomSdkAdapter({ sdkKey: config.ZOOM_SDK_KEY, sdkSecret: config.ZOOM_SDK_SECRET, log, ...(opts.zoomSdkAssets ? { assets: opts.zoomSdkAssets } : {}) });
@@ -149,7 +154,8 @@ export async function startNotula(opts: StartOptions): Promise<Notula> {
       db: database.db,
       log,
       store,
-      transcriberFor: () => transcriber,
+      transcriberFor: (bot) => transcribers.forBot(bot),
+      scheduleTranscriptRedo: (botId, provider) => scheduleTranscriptRedo(boss, config, botId, provider),
       pulse,
       display: display?.display,
       browsers: opts.browsers ?? new ChromiumLauncher(),

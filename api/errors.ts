@@ -29,7 +29,7 @@ export const ERROR_STATUS = {
   email_taken: 409,
   invalid_state: 409,
   not_ready: 409,
-  /** A feature whose credentials are not set on this server (GOOGLE_CLIENT_ID, MICROSOFT_CLIENT_ID, …). */
+  /** A feature whose credentials are not set (on this server: GOOGLE_CLIENT_ID, …; or for the workspace: a provider key). */
   provider_not_configured: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
@@ -64,6 +64,13 @@ export class ApiError extends Error {
 }
 
 export const notFound = (what: string) => new ApiError('not_found', `${what} not found`);
+
+/** A cloud transcription provider was asked for, but neither the workspace nor the server has its key. */
+export const providerNotConfigured = (provider: 'assemblyai' | 'openai') =>
+  new ApiError(
+    'provider_not_configured',
+    `no ${provider} API key: store one with PUT /v1/workspace/providers/${provider} or set ${provider === 'assemblyai' ? 'ASSEMBLYAI_API_KEY' : 'OPENAI_API_KEY'} on the server`,
+  );
 
 export const ErrorEnvelopeSchema = z
   .object({

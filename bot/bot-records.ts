@@ -33,6 +33,12 @@ export interface ParticipantSeen {
   isSelf: boolean;
 }
 
+/** `83456` → `1:23.5` (minutes:seconds of the recording). */
+export function formatClock(ms: number): string {
+  const s = Math.max(0, ms) / 1000;
+  return `${Math.floor(s / 60)}:${(s % 60).toFixed(1).padStart(4, '0')}`;
+}
+
 const allowedFrom = (to: StatusCode) => STATUS_CODES.filter((s) => canTransition(s, to));
 
 export class BotRecords {
@@ -93,6 +99,33 @@ export class BotRecords {
         });
       })
       .then(() => applied);
+  }
+
+  /** Adds a status-history entry with a message on the current status (no transition), e.g. a transcriber hand-over. */
+  noteStatus(message: string): Promise<void> {
+    return this.writes.push('status note', async () => {
+      await this.db.execute(sql`
+        with cur as (update bots set status_message = ${message} where id = ${this.botId} returning id, status, sub_code)
+        insert into bot_status_events (bot_id, code, sub_code, message) select id, status, sub_code, ${message} from cur`);
+    });
+  }
+
+  /** Remembers that the live transcript fell back from a cloud provider (the redo after the call needs it, even after a rejoin) and notes it. */
+  noteTranscriptionFallback(e: { from: string; to: string; reason: string; atMs: number }): Promise<void> {
+    const at = formatClock(e.atMs);
+    const value = { from: e.from, to: e.to, reason: e.reason.slice(0, 500), at_ms: e.atMs };
+    void this.writes.push('transcription fallback', async () => {
+      await this.db.update(bots).set({ transcriptionFallback: value }).where(eq(bots.id, this.botId));
+    });
+    return this.noteStatus(`${e.from} transcription failed (${e.reason.slice(0, 200)}); the live transcript continues with ${e.to} from ${at}`);
+  }
+
+  /** The cloud provider the live transcript fell back from, if it did. */
+  async transcriptionFallback(): Promise<{ from: 'assemblyai' | 'openai' } | null> {
+    await this.writes.drain(30_000);
+    const [row] = await this.db.select({ f: bots.transcriptionFallback }).from(bots).where(eq(bots.id, this.botId));
+    const from = (row?.f as { from?: string } | null)?.from;
+    return from === 'assemblyai' || from === 'openai' ? { from } : null;
   }
 
   heartbeat(workerId: string): Promise<void> {

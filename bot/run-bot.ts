@@ -22,18 +22,20 @@ import type { BrowserLauncher, BrowserSession } from './browser.js';
 import { startCapture, type AudioCapture } from './capture/ffmpeg-capture.js';
 import { applyHostOverride } from './host-overrides.js';
 import type { Observation, PlatformAdapter, PlatformContext } from './platforms/adapter.js';
-import { AutomaticLeaveSchema, RecordingNoticeSchema, recordingNoticeText, type AutomaticLeave } from './settings.js';
+import { AutomaticLeaveSchema, RecordingNoticeSchema, recordingNoticeText, type AutomaticLeave, type CloudProvider } from './settings.js';
 import { attributeWords, SpeakerTimeline, splitBySpeaker, type SpeakerTurn } from './speakers/speaker-timeline.js';
 import { endStatusFor, isTerminal, type StatusCode, type SubCode } from './status.js';
-import type { LiveTranscription, Transcriber, Utterance } from './transcribe/transcriber.js';
+import type { FallbackEvent, LiveTranscription, Transcriber, Utterance } from './transcribe/transcriber.js';
 
 export interface BotRuntime {
   config: Config;
   db: Db;
   log: Logger;
   store: RecordingStore;
-  /** The transcriber for a bot's settings (the local one until cloud providers land). */
+  /** The transcriber for a bot's settings (bot/transcribe/providers.ts: local, or a cloud one falling back to local). */
   transcriberFor(bot: BotRow): Transcriber;
+  /** Queues the job that redoes a bot's transcript from its recording with a cloud provider (after a mid-meeting fallback). */
+  scheduleTranscriptRedo?(botId: string, provider: CloudProvider): Promise<void>;
   pulse: PulseServer;
   /** X display shared by headful bots. */
   display: string | undefined;
@@ -397,7 +399,15 @@ class BotRun {
       this.liveFailed = true;
       this.log.warn({ err }, 'live transcription failed; the transcript will be redone from the recording');
     });
+    this.live.onFallback?.((e) => void this.transcriptionFellBack(e));
     capture.pcm.on('data', (chunk: Buffer) => this.live?.write(chunk));
+  }
+
+  /** A cloud transcriber failed mid-meeting and the local engine took over the live stream: say so; finalize has the transcript redone. */
+  transcriptionFellBack(e: FallbackEvent): Promise<void> {
+    const atMs = e.atMs + this.partOffsetMs;
+    this.log.warn({ from: e.from, to: e.to, atMs, reason: e.reason }, 'live transcription fell back to the local engine');
+    return this.records.noteTranscriptionFallback({ from: e.from, to: e.to, reason: e.reason, atMs });
   }
 
   storeUtterance(u: Utterance): Promise<void> {
@@ -529,7 +539,12 @@ class BotRun {
     if (!result) return;
     // The parts are what a retry would finalize from until the row points at the final file.
     void this.records.recordingFinished(result.recording).then(() => result.discardParts().catch((err) => this.log.warn({ err }, 'recording parts not removed')));
-    if (this.liveFailed && result.recording.status === 'ready') {
+    // A cloud provider that failed mid-meeting (this attempt or an earlier one) redoes the transcript from the recording, from a job that retries.
+    const fallback = result.recording.status === 'ready' && this.rt.scheduleTranscriptRedo ? await this.records.transcriptionFallback() : null;
+    if (fallback) {
+      await this.rt.scheduleTranscriptRedo!(this.row.id, fallback.from);
+      await this.records.noteStatus(`the transcript will be redone from the recording with ${fallback.from} once it answers again (local until then)`);
+    } else if (this.liveFailed && result.recording.status === 'ready') {
       await this.retranscribe(result.localFile);
     }
     await result.cleanup();

@@ -17,21 +17,56 @@ export const AutomaticLeaveSchema = z
   .strict();
 export type AutomaticLeave = z.infer<typeof AutomaticLeaveSchema>;
 
+/** Speech-to-text engines: `local` is offline (pocketsphinx, no keys); the others are cloud services with a key. */
+export const TRANSCRIPTION_PROVIDERS = ['local', 'assemblyai', 'openai'] as const;
+export type TranscriptionProvider = (typeof TRANSCRIPTION_PROVIDERS)[number];
+export type CloudProvider = Exclude<TranscriptionProvider, 'local'>;
+export const CLOUD_PROVIDERS = ['assemblyai', 'openai'] as const satisfies readonly CloudProvider[];
+
+/** Languages AssemblyAI's streaming models understand (English, or the multilingual model's five others). */
+export const ASSEMBLYAI_STREAMING_LANGUAGES = ['en', 'es', 'fr', 'de', 'it', 'pt'] as const;
+
+const language = z
+  .string()
+  .regex(/^[a-z]{2,3}(-[A-Za-z]{2,4})?$/, 'expected a language tag such as en or en-US')
+  .default('en');
+
+/** Problems of a provider/language pair (the language must be one the engine understands). */
+export function transcriptionLanguageProblem(provider: TranscriptionProvider, lang: string): string | null {
+  const primary = lang.split('-')[0]!;
+  if (provider === 'local' && primary !== 'en') return 'the local transcriber understands English (en) only';
+  if (provider === 'assemblyai' && !(ASSEMBLYAI_STREAMING_LANGUAGES as readonly string[]).includes(primary)) {
+    return `AssemblyAI streaming understands ${ASSEMBLYAI_STREAMING_LANGUAGES.join(', ')}`;
+  }
+  return null;
+}
+
+/** The settings as stored on the bot row (provider resolved: the request's, or the workspace default). */
 export const TranscriptionSettingsSchema = z
   .object({
     /** Speech-to-text engine: `local` is offline (pocketsphinx) and needs no keys. */
-    provider: z.enum(['local']).default('local'),
+    provider: z.enum(TRANSCRIPTION_PROVIDERS).default('local'),
     /** BCP-47 language of the meeting. */
-    language: z
-      .string()
-      .regex(/^[a-z]{2,3}(-[A-Za-z]{2,4})?$/, 'expected a language tag such as en or en-US')
-      .default('en'),
+    language,
   })
   .strict()
   .superRefine((t, ctx) => {
-    if (t.provider === 'local' && !/^en(-|$)/.test(t.language)) {
-      ctx.addIssue({ code: 'custom', path: ['language'], message: 'the local transcriber understands English (en) only' });
-    }
+    const problem = transcriptionLanguageProblem(t.provider, t.language);
+    if (problem) ctx.addIssue({ code: 'custom', path: ['language'], message: problem });
+  });
+
+/** The settings as clients send them: without `provider`, the workspace default applies (checked once it is known). */
+export const TranscriptionRequestSchema = z
+  .object({
+    /** Speech-to-text engine; omitted: the workspace's `default_transcription_provider` (`local` unless changed). */
+    provider: z.enum(TRANSCRIPTION_PROVIDERS).optional(),
+    /** BCP-47 language of the meeting. */
+    language,
+  })
+  .strict()
+  .superRefine((t, ctx) => {
+    const problem = t.provider ? transcriptionLanguageProblem(t.provider, t.language) : null;
+    if (problem) ctx.addIssue({ code: 'custom', path: ['language'], message: problem });
   });
 export type TranscriptionSettings = z.infer<typeof TranscriptionSettingsSchema>;
 

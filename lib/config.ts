@@ -102,6 +102,22 @@ export const ConfigSchema = z
     BOT_PULSE_RUNTIME_DIR: z.string().default('/tmp/notula-pulse'),
     /** Directory holding the pocketsphinx en-us model. */
     POCKETSPHINX_MODEL_DIR: z.string().default('/usr/share/pocketsphinx/model/en-us'),
+    /** AssemblyAI key for workspaces that have not stored their own (BYOK); unset: only workspace keys. */
+    ASSEMBLYAI_API_KEY: z.string().trim().min(1).optional(),
+    /** AssemblyAI REST API (uploads, file transcripts); tests point it at a local fake. */
+    ASSEMBLYAI_BASE_URL: z.url().default('https://api.assemblyai.com'),
+    /** AssemblyAI streaming WebSocket (wss://); unset: wss://streaming.assemblyai.com/v3/ws, or /v3/ws on ASSEMBLYAI_BASE_URL's host when that is set. */
+    ASSEMBLYAI_STREAMING_URL: z.url().optional(),
+    /** OpenAI key for workspaces that have not stored their own (BYOK); also used by summaries. */
+    OPENAI_API_KEY: z.string().trim().min(1).optional(),
+    /** OpenAI API base URL (with /v1); tests point it at a local fake. */
+    OPENAI_BASE_URL: z.url().default('https://api.openai.com/v1'),
+    /** OpenAI transcription model: whisper-1 returns word times; gpt-4o-transcribe / gpt-4o-mini-transcribe do not (times are estimated). */
+    OPENAI_TRANSCRIBE_MODEL: z.string().trim().min(1).default('whisper-1'),
+    /** First retry delay (seconds, doubling with jitter) of the job that redoes a transcript with the cloud provider after a mid-meeting fallback. */
+    TRANSCRIPT_REDO_RETRY_DELAY_S: z.coerce.number().int().min(1).max(3600).default(60),
+    /** Retries of that job before the transcript is redone from the recording with the local engine instead (8 ≈ 4–8 h). */
+    TRANSCRIPT_REDO_RETRY_LIMIT: z.coerce.number().int().min(0).max(16).default(8),
     /** Allow webhook URLs on loopback/private addresses (development, tests). */
     WEBHOOKS_ALLOW_PRIVATE: boolEnv(false),
     /** Milliseconds one webhook attempt may take (connect, send, response) before it counts as failed. */
@@ -194,8 +210,25 @@ export const ConfigSchema = z
       const missing = c.ZOOM_SDK_KEY ? 'ZOOM_SDK_SECRET' : 'ZOOM_SDK_KEY';
       ctx.addIssue({ code: 'custom', path: [missing], message: 'set ZOOM_SDK_KEY and ZOOM_SDK_SECRET together, or neither' });
     }
+    if (c.ASSEMBLYAI_STREAMING_URL && !c.ASSEMBLYAI_STREAMING_URL.startsWith('wss://')) {
+      ctx.addIssue({ code: 'custom', path: ['ASSEMBLYAI_STREAMING_URL'], message: 'expected a wss:// URL (the SDK accepts nothing else)' });
+    }
   })
-  .transform((c) => ({ ...c, PUBLIC_URL: (c.PUBLIC_URL ?? `http://localhost:${c.PORT}`).replace(/\/+$/, '') }));
+  .transform((c) => ({
+    ...c,
+    PUBLIC_URL: (c.PUBLIC_URL ?? `http://localhost:${c.PORT}`).replace(/\/+$/, ''),
+    ASSEMBLYAI_BASE_URL: c.ASSEMBLYAI_BASE_URL.replace(/\/+$/, ''),
+    ASSEMBLYAI_STREAMING_URL: c.ASSEMBLYAI_STREAMING_URL ?? assemblyAiStreamingUrl(c.ASSEMBLYAI_BASE_URL),
+    OPENAI_BASE_URL: c.OPENAI_BASE_URL.replace(/\/+$/, ''),
+  }));
+
+/** The streaming endpoint that goes with a REST base URL: the real service's own host, or the same host (a fake, a proxy). */
+function assemblyAiStreamingUrl(baseUrl: string): string {
+  const u = new URL(baseUrl);
+  if (u.hostname === 'api.assemblyai.com') return 'wss://streaming.assemblyai.com/v3/ws';
+  if (u.hostname === 'api.eu.assemblyai.com') return 'wss://streaming.eu.assemblyai.com/v3/ws';
+  return `wss://${u.host}/v3/ws`;
+}
 
 export type Config = Readonly<z.infer<typeof ConfigSchema>>;
 

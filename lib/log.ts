@@ -14,6 +14,14 @@ const REDACT = [
   '*.api_key',
   '*.secret',
   '*.encryptionKey',
+  // Provider keys (BYOK and environment) and the headers the SDKs carry them in.
+  'apiKey',
+  'api_key',
+  '*.keySealed',
+  '*.ASSEMBLYAI_API_KEY',
+  '*.OPENAI_API_KEY',
+  '*.headers.authorization',
+  '*.headers.Authorization',
 ];
 
 export function createLogger(level: string, base: Record<string, unknown> = {}): Logger {

@@ -45,6 +45,17 @@ export const QUEUES = {
     payload: z.object({ calendarId: z.string().min(1).max(64) }),
     options: { policy: 'standard', retryLimit: 5, retryDelay: 20, retryBackoff: true, expireInSeconds: 15 * 60 },
   }),
+  /**
+   * Redo a bot's transcript from its recording with a cloud provider, after the live one fell
+   * back to local mid-meeting. Retries with exponential backoff while the provider fails
+   * (TRANSCRIPT_REDO_RETRY_LIMIT / _DELAY_S, set per job); the last attempt transcribes
+   * locally instead. Worked by the bot role (it has the engines).
+   */
+  transcriptRedo: defineQueue({
+    name: 'transcript.redo',
+    payload: z.object({ botId: z.string(), provider: z.enum(['assemblyai', 'openai']) }),
+    options: { policy: 'standard', retryLimit: 8, retryDelay: 60, retryBackoff: true, expireInSeconds: 2 * 3600 },
+  }),
 } as const;
 
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES]['name'];

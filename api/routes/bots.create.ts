@@ -1,11 +1,14 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { eq } from 'drizzle-orm';
+import { AutomaticLeaveSchema, RecordingNoticeSchema, TranscriptionRequestSchema, transcriptionLanguageProblem } from '../../bot/settings.js';
+import { workspaces } from '../../lib/db/schema.js';
 import { inTransaction } from '../../lib/db/transaction.js';
 import { parseMeetingUrl } from '../../lib/meeting-url.js';
-import { AutomaticLeaveSchema, RecordingNoticeSchema, TranscriptionSettingsSchema } from '../../bot/settings.js';
+import { providerKey } from '../../lib/provider-keys.js';
 import { insertScheduledBot } from '../../scheduler/bot-scheduling.js';
 import { botJson, BotSchema, loadBot } from '../bot-view.js';
 import type { Router } from '../context.js';
-import { ApiError, errorResponses } from '../errors.js';
+import { ApiError, errorResponses, providerNotConfigured } from '../errors.js';
 import { findUnstorable } from '../input-guard.js';
 import { jsonBody, jsonResponse } from '../schemas.js';
 
@@ -18,7 +21,9 @@ export const CreateBotBody = z
     meeting_url: z.string().trim().min(1).max(4096).openapi({ example: 'https://meet.google.com/abc-defg-hij' }),
     bot_name: z.string().trim().min(1).max(100).default('Notula Notetaker'),
     join_at: z.iso.datetime({ offset: true }).optional().openapi({ description: 'When to join; omitted or past means now' }),
-    transcription: TranscriptionSettingsSchema.default({ provider: 'local', language: 'en' }),
+    transcription: TranscriptionRequestSchema.default({ language: 'en' }).openapi({
+      description: '`provider`: local (offline), assemblyai or openai (the workspace needs a key); omitted: the workspace default',
+    }),
     automatic_leave: AutomaticLeaveSchema.default(AutomaticLeaveSchema.parse({})),
     recording_notice: RecordingNoticeSchema.default(RecordingNoticeSchema.parse({})).openapi({
       description: 'Chat message posted when the bot is admitted; `{"enabled": false}` turns it off',
@@ -58,6 +63,7 @@ export function register(app: Router) {
     const requested = body.join_at ? Date.parse(body.join_at) : now;
     if (requested - now > MAX_SCHEDULE_AHEAD_MS) throw new ApiError('validation_failed', 'join_at: at most a year ahead', [{ path: 'join_at', message: 'at most a year ahead' }]);
     const joinAt = new Date(Math.max(requested, now));
+    const transcription = await resolveTranscription(c.var.services, c.var.principal.workspaceId, body.transcription);
     const id = await inTransaction(database, (tx, sql) =>
       insertScheduledBot(tx, sql, { dispatcher, config }, {
         workspaceId: c.var.principal.workspaceId,
@@ -65,7 +71,7 @@ export function register(app: Router) {
         meeting: parsed.meeting,
         botName: body.bot_name,
         joinAt,
-        transcription: body.transcription,
+        transcription,
         automaticLeave: body.automatic_leave,
         recordingNotice: body.recording_notice,
         metadata: body.metadata,
@@ -75,4 +81,24 @@ export function register(app: Router) {
     const row = await loadBot(db, c.var.principal.workspaceId, id);
     return c.json(await botJson(db, row, config.PUBLIC_URL), 201);
   });
+}
+
+/** The request's transcription settings with the provider resolved (the workspace default when omitted) and usable. */
+async function resolveTranscription(
+  services: Parameters<typeof providerKey>[0],
+  workspaceId: string,
+  requested: { provider?: 'local' | 'assemblyai' | 'openai'; language: string },
+): Promise<{ provider: 'local' | 'assemblyai' | 'openai'; language: string }> {
+  let provider = requested.provider;
+  if (!provider) {
+    const [ws] = await services.db.select({ p: workspaces.defaultTranscriptionProvider }).from(workspaces).where(eq(workspaces.id, workspaceId));
+    provider = ws?.p ?? 'local';
+  }
+  const problem = transcriptionLanguageProblem(provider, requested.language);
+  if (problem) {
+    const message = `transcription.language: ${problem}${requested.provider ? '' : ` (the workspace default provider is ${provider})`}`;
+    throw new ApiError('validation_failed', message, [{ path: 'transcription.language', message: problem }]);
+  }
+  if (provider !== 'local' && !(await providerKey(services, workspaceId, provider))) throw providerNotConfigured(provider);
+  return { provider, language: requested.language };
 }

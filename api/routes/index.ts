@@ -37,6 +37,11 @@ import * as webhookEndpointsList from './webhook-endpoints.list.js';
 import * as webhookEndpointsRedeliver from './webhook-endpoints.redeliver.js';
 import * as webhookEndpointsRotateSecret from './webhook-endpoints.rotate-secret.js';
 import * as webhookEndpointsUpdate from './webhook-endpoints.update.js';
+import * as workspaceProvidersDelete from './workspace-providers.delete.js';
+import * as workspaceProvidersList from './workspace-providers.list.js';
+import * as workspaceProvidersPut from './workspace-providers.put.js';
+import * as workspaceSettingsGet from './workspace-settings.get.js';
+import * as workspaceSettingsPut from './workspace-settings.put.js';
 
 const ROUTES = [
   opsHealth,
@@ -76,6 +81,11 @@ const ROUTES = [
   calendarsDelete,
   calendarEventsList,
   calendarEventsUpdate,
+  workspaceProvidersList,
+  workspaceProvidersPut,
+  workspaceProvidersDelete,
+  workspaceSettingsGet,
+  workspaceSettingsPut,
 ];
 
 export function registerRoutes(app: Router, deps: RouteDeps): void {

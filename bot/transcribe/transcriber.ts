@@ -1,6 +1,7 @@
 /**
- * The speech-to-text port. Adapters: `PocketsphinxTranscriber` (local, offline); cloud ones
- * implement the same interface.
+ * The speech-to-text port. Adapters: `PocketsphinxTranscriber` (local, offline),
+ * `AssemblyAiTranscriber` (streaming), `OpenAiTranscriber` (chunked file requests); a cloud
+ * one is wrapped by `withLocalFallback` so a failing provider hands over to the local engine.
  *
  * Times are milliseconds on the recording's clock: for live transcription, 0 is the first
  * PCM byte written; for files, the start of the file.
@@ -35,6 +36,23 @@ export interface LiveTranscription {
   onError(cb: (e: Error) => void): void;
   /** Ends the input and flushes: resolves after the last utterance was emitted. Idempotent. */
   end(): Promise<void>;
+  /** Words heard so far in the utterance being spoken (engines that stream partial results). */
+  onPartial?(cb: (p: PartialResult) => void): void;
+  /** The engine failed and another took over the live stream (`withLocalFallback`): from `atMs` on, `to` transcribes. */
+  onFallback?(cb: (e: FallbackEvent) => void): void;
+}
+
+export interface PartialResult {
+  startMs: number;
+  text: string;
+}
+
+export interface FallbackEvent {
+  from: string;
+  to: string;
+  reason: string;
+  /** Recording-clock time from which the fallback engine transcribes (the end of the last utterance the failed one finished). */
+  atMs: number;
 }
 
 export interface Transcriber {

@@ -23,8 +23,26 @@ const tstz = (name: string) => timestamp(name, { withTimezone: true });
 export const workspaces = pgTable('workspaces', {
   id: text('id').primaryKey(),
   name: text('name').notNull(),
+  /** The speech-to-text engine of bots that do not name one (`bot/settings.ts` TRANSCRIPTION_PROVIDERS). */
+  defaultTranscriptionProvider: text('default_transcription_provider', { enum: ['local', 'assemblyai', 'openai'] }).notNull().default('local'),
   createdAt: createdAt(),
 });
+
+/** A workspace's own key for a cloud provider (BYOK), sealed with SecretBox; never returned, only its last 4 characters. */
+export const workspaceProviderKeys = pgTable(
+  'workspace_provider_keys',
+  {
+    workspaceId: text('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+    provider: text('provider', { enum: ['assemblyai', 'openai'] }).notNull(),
+    /** `SecretBox.encrypt(key, 'provider-key:<workspace>:<provider>')`. */
+    keySealed: text('key_sealed').notNull(),
+    last4: text('last4').notNull(),
+    updatedBy: text('updated_by').references(() => users.id, { onDelete: 'set null' }),
+    createdAt: createdAt(),
+    updatedAt: tstz('updated_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.workspaceId, t.provider] })],
+);
 
 export const users = pgTable(
   'users',
@@ -110,6 +128,8 @@ export const bots = pgTable(
     metadata: jsonb('metadata').notNull().default({}),
     /** The chat message the bot posts when admitted (`bot/settings.ts` RecordingNoticeSchema). */
     recordingNotice: jsonb('recording_notice').notNull().default({ enabled: true, message: null }),
+    /** Set when a cloud transcriber failed mid-meeting and the live transcript went on locally: `{from, reason, at_ms}`; the transcript is then redone from the recording. */
+    transcriptionFallback: jsonb('transcription_fallback'),
     leaveRequestedAt: tstz('leave_requested_at'),
     /** Liveness of the process running this bot; a stale heartbeat in a live state means the worker died. */
     heartbeatAt: tstz('heartbeat_at'),

@@ -19,6 +19,10 @@ export interface TestNotula {
   /** JSON over HTTP with an API key. */
   api<T = any>(method: string, p: string, body?: unknown): Promise<{ status: number; body: T }>;
   key: string;
+  /** The registered owner's access token (routes that need a user, e.g. owner/admin ones). */
+  access: string;
+  /** JSON over HTTP as the owner. */
+  userApi<T = any>(method: string, p: string, body?: unknown): Promise<{ status: number; body: T }>;
   stop(): Promise<void>;
 }
 
@@ -61,9 +65,12 @@ export async function startTestNotula(env: Record<string, string> = {}, opts: Te
     return { status: res.status, body: text ? JSON.parse(text) : undefined };
   };
   let key = opts.key ?? '';
+  // The registered user's access token (owner-only routes); empty when reusing an earlier Notula's key.
+  let access = '';
   if (!opts.key && notula.url) {
     const reg = await raw('POST', '/v1/auth/register', { email: `e2e-${Date.now()}@example.com`, password: 'Correct-Horse-Battery-9' });
-    key = (await raw('POST', '/v1/api-keys', { name: 'e2e' }, reg.body.access_token)).body.key as string;
+    access = reg.body.access_token as string;
+    key = (await raw('POST', '/v1/api-keys', { name: 'e2e' }, access)).body.key as string;
   }
   return {
     notula,
@@ -71,7 +78,9 @@ export async function startTestNotula(env: Record<string, string> = {}, opts: Te
     dataDir,
     database,
     key,
+    access,
     api: (method, p, body) => raw(method, p, body, key),
+    userApi: (method, p, body) => raw(method, p, body, access),
     async stop() {
       await notula.stop();
       if (!opts.database) await database.drop();

@@ -151,9 +151,22 @@ CREATE TABLE "webhook_endpoints" (
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
+CREATE TABLE "workspace_provider_keys" (
+	"workspace_id" text NOT NULL,
+	"provider" text NOT NULL,
+	"key_sealed" text NOT NULL,
+	"last4" text NOT NULL,
+	"updated_by" text,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"updated_at" timestamp with time zone DEFAULT now() NOT NULL,
+	CONSTRAINT "workspace_provider_keys_workspace_id_provider_pk" PRIMARY KEY("workspace_id","provider")
+);
+--> statement-breakpoint
 ALTER TABLE "bots" ADD COLUMN "recording_notice" jsonb DEFAULT '{"enabled":true,"message":null}'::jsonb NOT NULL;--> statement-breakpoint
+ALTER TABLE "bots" ADD COLUMN "transcription_fallback" jsonb;--> statement-breakpoint
 ALTER TABLE "bots" ADD COLUMN "event_seq" integer DEFAULT 0 NOT NULL;--> statement-breakpoint
 ALTER TABLE "bots" ADD COLUMN "dedup_key" text;--> statement-breakpoint
+ALTER TABLE "workspaces" ADD COLUMN "default_transcription_provider" text DEFAULT 'local' NOT NULL;--> statement-breakpoint
 ALTER TABLE "bot_participant_events" ADD CONSTRAINT "bot_participant_events_participant_id_bot_participants_id_fk" FOREIGN KEY ("participant_id") REFERENCES "public"."bot_participants"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "bot_speaker_turns" ADD CONSTRAINT "bot_speaker_turns_bot_id_bots_id_fk" FOREIGN KEY ("bot_id") REFERENCES "public"."bots"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "bot_subscriptions" ADD CONSTRAINT "bot_subscriptions_workspace_id_workspaces_id_fk" FOREIGN KEY ("workspace_id") REFERENCES "public"."workspaces"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
@@ -174,6 +187,8 @@ ALTER TABLE "webhook_attempts" ADD CONSTRAINT "webhook_attempts_delivery_id_webh
 ALTER TABLE "webhook_deliveries" ADD CONSTRAINT "webhook_deliveries_endpoint_id_webhook_endpoints_id_fk" FOREIGN KEY ("endpoint_id") REFERENCES "public"."webhook_endpoints"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "webhook_deliveries" ADD CONSTRAINT "webhook_deliveries_event_id_events_id_fk" FOREIGN KEY ("event_id") REFERENCES "public"."events"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "webhook_endpoints" ADD CONSTRAINT "webhook_endpoints_workspace_id_workspaces_id_fk" FOREIGN KEY ("workspace_id") REFERENCES "public"."workspaces"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "workspace_provider_keys" ADD CONSTRAINT "workspace_provider_keys_workspace_id_workspaces_id_fk" FOREIGN KEY ("workspace_id") REFERENCES "public"."workspaces"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "workspace_provider_keys" ADD CONSTRAINT "workspace_provider_keys_updated_by_users_id_fk" FOREIGN KEY ("updated_by") REFERENCES "public"."users"("id") ON DELETE set null ON UPDATE no action;--> statement-breakpoint
 CREATE INDEX "bot_participant_events_participant_idx" ON "bot_participant_events" USING btree ("participant_id","id");--> statement-breakpoint
 CREATE UNIQUE INDEX "bot_speaker_turns_key" ON "bot_speaker_turns" USING btree ("bot_id","start_ms","name");--> statement-breakpoint
 CREATE UNIQUE INDEX "bot_subscriptions_event_key" ON "bot_subscriptions" USING btree ("calendar_event_id");--> statement-breakpoint
