@@ -30,6 +30,8 @@ import { FsRecordingStore } from './recordings/store.js';
 import { PgBossBotDispatcher } from './scheduler/bot-dispatcher.js';
 import { startBoss } from './scheduler/boss.js';
 import { BotWorkerPool } from './scheduler/bot-worker.js';
+import { startPostMeetingWorker } from './scheduler/post-meeting/post-meeting-job.js';
+import { PgBossPostMeetingQueue } from './scheduler/post-meeting/post-meeting-queue.js';
 import { BotSweeper } from './scheduler/sweeper.js';
 
 export const ROLES = ['api', 'scheduler', 'bot'] as const;
@@ -74,6 +76,8 @@ export async function startNotula(opts: StartOptions): Promise<Notula> {
   const metrics = createMetrics();
   const store = new FsRecordingStore(path.join(dataDir, 'recordings'));
   const dispatcher = new PgBossBotDispatcher(boss);
+  const postMeeting = new PgBossPostMeetingQueue(boss);
+  const secrets = new SecretBox(masterKey);
   let draining = false;
 
   // --- api
@@ -85,10 +89,11 @@ export async function startNotula(opts: StartOptions): Promise<Notula> {
       database,
       db: database.db,
       log,
-      secrets: new SecretBox(masterKey),
+      secrets,
       tokens: new TokenService(masterKey, database.db),
       store,
       bots: dispatcher,
+      postMeeting,
       rateLimiter: new MemoryRateLimiter(),
       metrics: metrics.registry,
       isReady: async () => !draining,
@@ -103,9 +108,11 @@ export async function startNotula(opts: StartOptions): Promise<Notula> {
 
   // --- scheduler
   let sweeper: BotSweeper | undefined;
+  let stopPostMeeting: (() => Promise<void>) | undefined;
   if (roles.has('scheduler')) {
     sweeper = new BotSweeper(database.db, boss, log, { intervalMs: 15_000, staleAfterMs: 90_000 });
     sweeper.start();
+    stopPostMeeting = await startPostMeetingWorker(boss, { db: database.db, config, secrets, log });
   }
 
   // --- bot workers
@@ -129,6 +136,7 @@ export async function startNotula(opts: StartOptions): Promise<Notula> {
       workerId: `${process.pid}-${randomUUID().slice(0, 8)}`,
       spoolDir: path.join(dataDir, 'spool'),
       metrics,
+      postMeeting,
     });
     pool = new BotWorkerPool(boss, launcher, notifications, { concurrency: config.BOT_CONCURRENCY, pollIntervalMs: config.BOT_POLL_INTERVAL_MS, log });
     pool.start();
@@ -143,8 +151,9 @@ export async function startNotula(opts: StartOptions): Promise<Notula> {
       if (server) await new Promise<void>((resolve) => server!.close(() => resolve()));
       // 3. Bots stop taking work, leave their calls and keep what they recorded (their jobs retry later).
       await pool?.stop(config.SHUTDOWN_GRACE_S * 1000);
-      // 4. The scheduler's sweeps finish their pass.
+      // 4. The scheduler's sweeps finish their pass; the post-meeting worker takes no new job.
       await sweeper?.stop();
+      await stopPostMeeting?.().catch((err) => log.warn({ err }, 'post-meeting worker stop'));
       // 5. Queue and notifications, then the pool, then the embedded server.
       await boss.stop({ graceful: true, timeout: 10_000, wait: true }).catch((err) => log.warn({ err }, 'pg-boss stop'));
       await notifications.close();

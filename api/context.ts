@@ -7,6 +7,7 @@ import type { Logger } from '../lib/log.js';
 import type { SecretBox } from '../lib/secrets.js';
 import type { RecordingStore } from '../recordings/store.js';
 import type { BotDispatcher } from '../scheduler/bot-dispatcher.js';
+import type { PostMeetingQueue } from '../scheduler/post-meeting/post-meeting-queue.js';
 import type { TokenService } from './auth/tokens.js';
 import type { RateLimiter } from './auth/rate-limit.js';
 import { ApiError, zodIssues } from './errors.js';
@@ -22,6 +23,8 @@ export interface Services {
   tokens: TokenService;
   store: RecordingStore;
   bots: BotDispatcher;
+  /** Queues a meeting's analytics and summary (regenerate). */
+  postMeeting: PostMeetingQueue;
   rateLimiter: RateLimiter;
   metrics: Registry;
   /** false while the process drains on shutdown (readiness). */

@@ -6,6 +6,7 @@
  */
 import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { Db } from '../lib/db/index.js';
+import { inTransaction, poolOf, type SqlExecutor } from '../lib/db/transaction.js';
 import { botParticipantEvents, botParticipants, bots, botSpeakerTurns, debugArtifacts, recordings, transcriptSegments } from '../lib/db/schema.js';
 import { newId } from '../lib/ids.js';
 import type { Logger } from '../lib/log.js';
@@ -33,6 +34,11 @@ export interface ParticipantSeen {
 
 const allowedFrom = (to: StatusCode) => STATUS_CODES.filter((s) => canTransition(s, to));
 
+export interface BotRecordsHooks {
+  /** Runs inside the transaction that moves the bot to `done` (the post-meeting job is sent there). */
+  onDone?: (sql: SqlExecutor) => Promise<void>;
+}
+
 export class BotRecords {
   readonly writes: WriteQueue;
 
@@ -40,6 +46,7 @@ export class BotRecords {
     private readonly db: Db,
     readonly botId: string,
     log: Logger,
+    private readonly hooks: BotRecordsHooks = {},
   ) {
     this.writes = new WriteQueue(log);
   }
@@ -53,9 +60,10 @@ export class BotRecords {
   transition(to: StatusCode, opts: { subCode?: SubCode | null; message?: string | null } = {}): Promise<boolean> {
     let applied = false;
     const from = allowedFrom(to);
+    const onDone = to === 'done' ? this.hooks.onDone : undefined;
     return this.writes
       .push(`status ${to}`, async () => {
-        const res = await this.db.execute(sql`
+        const statement = sql`
           with upd as (
             update bots set
               status = ${to},
@@ -70,8 +78,17 @@ export class BotRecords {
           )
           insert into bot_status_events (bot_id, code, sub_code, message)
           select id, ${to}, ${opts.subCode ?? null}, ${opts.message ?? null} from upd
-          returning id`);
-        applied = (res.rowCount ?? 0) > 0;
+          returning id`;
+        if (!onDone) {
+          applied = ((await this.db.execute(statement)).rowCount ?? 0) > 0;
+          return;
+        }
+        // The status and what must follow it commit together (or not at all, and the write is retried).
+        applied = await inTransaction({ pool: poolOf(this.db) }, async (tx, exec) => {
+          const ok = ((await tx.execute(statement)).rowCount ?? 0) > 0;
+          if (ok) await onDone(exec);
+          return ok;
+        });
       })
       .then(() => applied);
   }

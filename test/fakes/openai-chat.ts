@@ -19,9 +19,11 @@ export interface ChatRequestRecord {
   system: string;
 }
 
-export type ChatReplier = (req: ChatRequestRecord) =>
+type ChatReply =
   | { content: string; finish_reason?: 'stop' | 'length'; refusal?: string | null }
   | { status: number; error: { message: string; type: string; code?: string | null } };
+/** Answers a request; may take its time (a promise), like a model does. */
+export type ChatReplier = (req: ChatRequestRecord) => ChatReply | Promise<ChatReply>;
 
 export interface FakeOpenAiChat {
   /** The base URL for the SDK (…/v1). */
@@ -80,7 +82,7 @@ export async function startFakeOpenAiChat(opts: { apiKey?: string } = {}): Promi
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
+    req.on('end', async () => {
       if (req.method !== 'POST' || req.url !== '/v1/chat/completions') return fail(res, 404, `Invalid URL (${req.method} ${req.url})`, 'invalid_request_error');
       const auth = req.headers.authorization ?? '';
       if (!auth.startsWith('Bearer ') || (opts.apiKey && auth !== `Bearer ${opts.apiKey}`)) {
@@ -106,7 +108,7 @@ export async function startFakeOpenAiChat(opts: { apiKey?: string } = {}): Promi
           .join('\n');
       const record: ChatRequestRecord = { headers: req.headers, body, user: text('user'), system: text('system') };
       requests.push(record);
-      const out = replier(record);
+      const out = await replier(record);
       if ('status' in out) return send(res, out.status, { error: { param: null, code: null, ...out.error } });
       const completion = estimate(record.system + record.user);
       send(res, 200, {

@@ -17,6 +17,7 @@ import { createMetrics } from '../../lib/metrics.js';
 import { SecretBox } from '../../lib/secrets.js';
 import { FsRecordingStore } from '../../recordings/store.js';
 import { PgBossBotDispatcher } from '../../scheduler/bot-dispatcher.js';
+import { PgBossPostMeetingQueue } from '../../scheduler/post-meeting/post-meeting-queue.js';
 import { startBoss } from '../../scheduler/boss.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
 
@@ -59,6 +60,7 @@ export async function createTestApi(env: Record<string, string> = {}): Promise<T
     tokens: new TokenService(masterKey, database.db),
     store: new FsRecordingStore(path.join(dataDir, 'recordings')),
     bots: new PgBossBotDispatcher(boss),
+    postMeeting: new PgBossPostMeetingQueue(boss),
     rateLimiter: new MemoryRateLimiter(),
     metrics: createMetrics().registry,
     isReady: async () => true,
