@@ -14,6 +14,9 @@ import { createRouter, type AppEnv, type Services } from './context.js';
 import { ApiError, type ErrorCode, type ErrorEnvelope } from './errors.js';
 import { registerRoutes } from './routes/index.js';
 
+/** POST /v1/bots/:id/documents (api/routes/bots.documents.create.ts). */
+const DOCUMENT_UPLOAD = /^\/v1\/bots\/[^/]+\/documents\/?$/;
+
 /** /v1 paths that need no credentials. */
 const PUBLIC_V1 = new Set(['/v1/auth/register', '/v1/auth/login', '/v1/auth/refresh']);
 
@@ -41,14 +44,14 @@ export function createApp(services: Services) {
       }),
     );
   }
-  app.use(
-    bodyLimit({
-      maxSize: services.config.BODY_LIMIT_BYTES,
-      onError: () => {
-        throw new ApiError('payload_too_large', `request body is larger than ${services.config.BODY_LIMIT_BYTES} bytes`);
-      },
-    }),
-  );
+  const limitBody = bodyLimit({
+    maxSize: services.config.BODY_LIMIT_BYTES,
+    onError: () => {
+      throw new ApiError('payload_too_large', `request body is larger than ${services.config.BODY_LIMIT_BYTES} bytes`);
+    },
+  });
+  // Document uploads have their own, larger limit (DOCUMENT_MAX_BYTES, on their route).
+  app.use((c, next) => (c.req.method === 'POST' && DOCUMENT_UPLOAD.test(c.req.path) ? next() : limitBody(c, next)));
   app.use(async (c, next) => {
     const started = performance.now();
     await next();

@@ -27,6 +27,8 @@ export const ERROR_STATUS = {
   unsupported_media_type: 415,
   range_not_satisfiable: 416,
   invalid_meeting_url: 422,
+  /** An uploaded document of a type we take (PDF, DOCX) that cannot be read. */
+  invalid_document: 422,
   weak_password: 422,
   rate_limited: 429,
   internal_error: 500,

@@ -1,6 +1,16 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { and, eq, isNull } from 'drizzle-orm';
-import { auditEvents, bots, debugArtifacts, recordings, transcriptSegments } from '../../lib/db/schema.js';
+import {
+  auditEvents,
+  bots,
+  debugArtifacts,
+  meetingAnalytics,
+  meetingDocuments,
+  meetingNotes,
+  meetingSummaries,
+  recordings,
+  transcriptSegments,
+} from '../../lib/db/schema.js';
 import { newId } from '../../lib/ids.js';
 import { isLive, isTerminal, type StatusCode } from '../../bot/status.js';
 import { loadBot } from '../bot-view.js';
@@ -12,7 +22,15 @@ const Response = z
   .object({
     id: z.string(),
     data_deleted_at: z.string(),
-    deleted: z.object({ recording: z.boolean(), transcript_segments: z.number(), debug_artifacts: z.number() }),
+    deleted: z.object({
+      recording: z.boolean(),
+      transcript_segments: z.number(),
+      debug_artifacts: z.number(),
+      summary: z.boolean(),
+      analytics: z.boolean(),
+      notes: z.number(),
+      documents: z.number(),
+    }),
   })
   .openapi('BotDataDeleted');
 
@@ -21,7 +39,7 @@ export const route = createRoute({
   path: '/v1/bots/{id}/data',
   operationId: 'bots.deleteData',
   tags: ['bots'],
-  summary: "Delete a finished bot's recording, transcript and debug artifacts (audited); the bot's status stays",
+  summary: "Delete a finished bot's recording, transcript, summary, analytics, notes, documents and debug artifacts (audited); the bot's status stays",
   security: [{ bearer: [] }],
   request: { params: IdParamSchema },
   responses: { 200: jsonResponse(Response, 'What was deleted'), ...errorResponses },
@@ -46,8 +64,21 @@ export function register(app: Router) {
       const rec = await tx.update(recordings).set({ status: 'deleted', storageKey: null }).where(eq(recordings.botId, bot.id)).returning({ botId: recordings.botId });
       const segs = await tx.delete(transcriptSegments).where(eq(transcriptSegments.botId, bot.id)).returning({ id: transcriptSegments.id });
       const arts = await tx.delete(debugArtifacts).where(eq(debugArtifacts.botId, bot.id)).returning({ id: debugArtifacts.id });
+      const sums = await tx.delete(meetingSummaries).where(eq(meetingSummaries.botId, bot.id)).returning({ id: meetingSummaries.botId });
+      const stats = await tx.delete(meetingAnalytics).where(eq(meetingAnalytics.botId, bot.id)).returning({ id: meetingAnalytics.botId });
+      const notes = await tx.delete(meetingNotes).where(eq(meetingNotes.botId, bot.id)).returning({ id: meetingNotes.id });
+      // Their files went with bots/<id>; their search passages go with the rows.
+      const docs = await tx.delete(meetingDocuments).where(eq(meetingDocuments.botId, bot.id)).returning({ id: meetingDocuments.id });
       await tx.update(bots).set({ dataDeletedAt: at }).where(and(eq(bots.id, bot.id), isNull(bots.dataDeletedAt)));
-      const summary = { recording: rec.length > 0, transcript_segments: segs.length, debug_artifacts: arts.length };
+      const summary = {
+        recording: rec.length > 0,
+        transcript_segments: segs.length,
+        debug_artifacts: arts.length,
+        summary: sums.length > 0,
+        analytics: stats.length > 0,
+        notes: notes.length,
+        documents: docs.length,
+      };
       await tx.insert(auditEvents).values({
         id: newId('aud'),
         workspaceId: principal.workspaceId,
