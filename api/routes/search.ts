@@ -92,8 +92,8 @@ export function register(app: Router) {
       from transcript_segments s join bots b on b.id = s.bot_id, q
       where b.workspace_id = ${ws} and b.data_deleted_at is null and s.search_vector @@ q.query ${onlyBot}`;
     const documents = sql`
-      select 'document'::text, d.bot_id, ch.seq, d.id, null::int, null::text, d.filename, ch.page,
-             ts_rank_cd(ch.search_vector, q.query), ch.text
+      select 'document'::text as type, d.bot_id, ch.seq, d.id as document_id, null::int as start_ms, null::text as speaker, d.filename, ch.page,
+             ts_rank_cd(ch.search_vector, q.query) as rank, ch.text
       from meeting_document_chunks ch join meeting_documents d on d.id = ch.document_id join bots b on b.id = d.bot_id, q
       where b.workspace_id = ${ws} and ch.search_vector @@ q.query ${onlyBot}`;
     const union = type === 'transcript' ? transcripts : type === 'document' ? documents : sql`${transcripts} union all ${documents}`;
