@@ -113,5 +113,21 @@ describe('a Meet bot end to end', () => {
     const attribution = attributionAccuracy(script, transcript.segments);
     console.log(`[measure] speaker attribution ${(attribution.accuracy * 100).toFixed(1)}% of ${attribution.matchedWords} words (${attribution.unattributed} unattributed)`);
     expect(attribution.accuracy).toBeGreaterThanOrEqual(0.9);
+
+    // The post-meeting job (sent with the move to done) wrote analytics and a summary.
+    let summary: { status: number; body: any } = { status: 0, body: undefined };
+    for (let i = 0; i < 100 && summary.status !== 200; i++) {
+      summary = await notula.api('GET', `/v1/bots/${botId}/summary`);
+      if (summary.status !== 200) await new Promise((r) => setTimeout(r, 300));
+    }
+    expect(summary.status, JSON.stringify(summary.body)).toBe(200);
+    expect(summary.body).toMatchObject({ status: 'ready', generator: 'offline' });
+    expect(summary.body.summary).toMatch(/^- /);
+    console.log(`[measure] offline summary of the live transcript: ${JSON.stringify({ decisions: summary.body.decisions, action_items: summary.body.action_items })}`);
+    expect(summary.body.decisions.length + summary.body.action_items.length).toBeGreaterThan(0);
+    const analytics = (await notula.api('GET', `/v1/bots/${botId}/analytics`)).body;
+    expect(analytics.final).toBe(true);
+    expect(analytics.speakers.map((s: { name: string }) => s.name).sort()).toEqual([...new Set(voices.map((v) => v.name))].sort());
+    for (const s of analytics.speakers) expect(s.talk_ms).toBeGreaterThan(0);
   }, 180_000);
 });
