@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { asRecognised, MEETING_FIXTURES, timedLines, type MeetingFixture } from '../../test/fixtures/meetings.js';
 import { summariseOffline } from './offline-summary.js';
-import { add, precision, recall, scoreSummary, type Score } from './summary-eval.js';
+import { add, precision, recall, scoreSummary, type Score } from '../../test/harness/summary-eval.js';
 import type { SummaryInput } from './summary-types.js';
 
 const inputOf = (f: MeetingFixture, documents: SummaryInput['documents'] = []): SummaryInput => ({

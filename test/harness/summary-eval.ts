@@ -2,8 +2,8 @@
  * Scores a summary against a fixture's expected decisions and action items: one-to-one
  * matches by keywords, then precision/recall, and owner and due-date accuracy over the matches.
  */
-import type { ExpectedItem, MeetingFixture } from '../../test/fixtures/meetings.js';
-import type { SummaryContent } from './summary-types.js';
+import type { ExpectedItem, MeetingFixture } from '../fixtures/meetings.js';
+import type { SummaryContent } from '../../scheduler/post-meeting/summary-types.js';
 
 export interface Score {
   tp: number;
