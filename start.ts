@@ -37,6 +37,8 @@ import { CalendarService } from './scheduler/calendar/service.js';
 import { CalendarWorker } from './scheduler/calendar/worker.js';
 import { startBoss } from './scheduler/boss.js';
 import { BotWorkerPool } from './scheduler/bot-worker.js';
+import { startPostMeetingWorker } from './scheduler/post-meeting/post-meeting-job.js';
+import { PgBossPostMeetingQueue } from './scheduler/post-meeting/post-meeting-queue.js';
 import { BotSweeper } from './scheduler/sweeper.js';
 import { PgBossWebhookQueue } from './scheduler/webhook-queue.js';
 import { startWebhookDelivery, type WebhookDelivery } from './scheduler/webhooks.js';
@@ -89,6 +91,7 @@ export async function startNotula(opts: StartOptions): Promise<Notula> {
   const secrets = new SecretBox(masterKey);
   const webhookQueue = new PgBossWebhookQueue(boss);
   const calendars = new CalendarService({ config, database, boss, secrets, dispatcher, log });
+  const postMeeting = new PgBossPostMeetingQueue(boss);
   let draining = false;
 
   // --- api
@@ -107,6 +110,7 @@ export async function startNotula(opts: StartOptions): Promise<Notula> {
       store,
       bots: dispatcher,
       calendars,
+      postMeeting,
       rateLimiter: new MemoryRateLimiter(),
       metrics: metrics.registry,
       live,
@@ -126,12 +130,14 @@ export async function startNotula(opts: StartOptions): Promise<Notula> {
   let sweeper: BotSweeper | undefined;
   let webhooks: WebhookDelivery | undefined;
   let calendarWorker: CalendarWorker | undefined;
+  let stopPostMeeting: (() => Promise<void>) | undefined;
   if (roles.has('scheduler')) {
     sweeper = new BotSweeper(database.db, boss, log, { intervalMs: config.BOT_SWEEP_INTERVAL_S * 1000, staleAfterMs: config.BOT_HEARTBEAT_STALE_S * 1000 });
     sweeper.start();
     webhooks = await startWebhookDelivery({ config, database, boss, notifications, secrets, log, queue: webhookQueue });
     calendarWorker = new CalendarWorker(boss, calendars, { concurrency: config.CALENDAR_SYNC_CONCURRENCY, log });
     await calendarWorker.start();
+    stopPostMeeting = await startPostMeetingWorker(boss, { db: database.db, config, secrets, log });
   }
 
   // --- bot workers
@@ -164,6 +170,7 @@ export async function startNotula(opts: StartOptions): Promise<Notula> {
       workerId: `${process.pid}-${randomUUID().slice(0, 8)}`,
       spoolDir: path.join(dataDir, 'spool'),
       metrics,
+      postMeeting,
     });
     pool = new BotWorkerPool(boss, launcher, notifications, { concurrency: config.BOT_CONCURRENCY, pollIntervalMs: config.BOT_POLL_INTERVAL_MS, log });
     pool.start();
@@ -182,10 +189,12 @@ export async function startNotula(opts: StartOptions): Promise<Notula> {
       await pool?.stop(config.SHUTDOWN_GRACE_S * 1000);
       // 3b. Then the Meeting SDK page those bots were on.
       await zoomSdk?.close();
-      // 4. The scheduler's sweeps finish their pass; calendar syncs and the webhook fan-out and workers stop taking work.
+      // 4. The scheduler's sweeps finish their pass; calendar syncs, the webhook fan-out and
+      //    workers and the post-meeting worker stop taking work.
       await sweeper?.stop();
       await calendarWorker?.stop();
       await webhooks?.stop();
+      await stopPostMeeting?.().catch((err) => log.warn({ err }, 'post-meeting worker stop'));
       // 5. Queue and notifications, then the pool, then the embedded server.
       await boss.stop({ graceful: true, timeout: 10_000, wait: true }).catch((err) => log.warn({ err }, 'pg-boss stop'));
       await notifications.close();

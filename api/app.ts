@@ -19,6 +19,9 @@ import { registerWebhooks } from './webhooks/index.js';
 /** The subprotocol a browser names (with its `bearer.<token>`) to open GET /v1/bots/:id/live; the server answers with it. */
 export const LIVE_SUBPROTOCOL = 'notula.live.v1';
 
+/** POST /v1/bots/:id/documents (api/routes/bots.documents.create.ts). */
+const DOCUMENT_UPLOAD = /^\/v1\/bots\/[^/]+\/documents\/?$/;
+
 /** /v1 paths that need no credentials (the OAuth callbacks are reached by the user's browser; their state names the user). */
 const PUBLIC_V1 = new Set(['/v1/auth/register', '/v1/auth/login', '/v1/auth/refresh', '/v1/calendars/google/callback', '/v1/calendars/microsoft/callback']);
 
@@ -53,14 +56,14 @@ export function createApp(services: Services) {
       }),
     );
   }
-  app.use(
-    bodyLimit({
-      maxSize: services.config.BODY_LIMIT_BYTES,
-      onError: () => {
-        throw new ApiError('payload_too_large', `request body is larger than ${services.config.BODY_LIMIT_BYTES} bytes`);
-      },
-    }),
-  );
+  const limitBody = bodyLimit({
+    maxSize: services.config.BODY_LIMIT_BYTES,
+    onError: () => {
+      throw new ApiError('payload_too_large', `request body is larger than ${services.config.BODY_LIMIT_BYTES} bytes`);
+    },
+  });
+  // Document uploads have their own, larger limit (DOCUMENT_MAX_BYTES, on their route).
+  app.use((c, next) => (c.req.method === 'POST' && DOCUMENT_UPLOAD.test(c.req.path) ? next() : limitBody(c, next)));
   app.use(async (c, next) => {
     const started = performance.now();
     await next();

@@ -13,6 +13,7 @@ import type { WebhookQueue } from '../scheduler/webhook-queue.js';
 import type { LiveStreams } from './live/live-streams.js';
 import type { Resolver } from './webhooks/url-guard.js';
 import type { CalendarService } from '../scheduler/calendar/service.js';
+import type { PostMeetingQueue } from '../scheduler/post-meeting/post-meeting-queue.js';
 import type { TokenService } from './auth/tokens.js';
 import type { RateLimiter } from './auth/rate-limit.js';
 import { ApiError, zodIssues } from './errors.js';
@@ -30,6 +31,8 @@ export interface Services {
   bots: BotDispatcher;
   /** Connected calendars: OAuth connect, sync requests from push notifications, removal. */
   calendars: CalendarService;
+  /** Queues a meeting's analytics and summary (regenerate). */
+  postMeeting: PostMeetingQueue;
   rateLimiter: RateLimiter;
   metrics: Registry;
   /** The live streams of this process (GET /v1/bots/:id/live). */

@@ -37,6 +37,8 @@ export const ERROR_STATUS = {
   invalid_meeting_url: 422,
   /** A webhook URL that is malformed or points at a loopback/private/metadata address (SSRF guard). */
   invalid_webhook_url: 422,
+  /** An uploaded document of a type we take (PDF, DOCX) that cannot be read. */
+  invalid_document: 422,
   weak_password: 422,
   /** A WebSocket endpoint (GET /v1/bots/:id/live) called without an Upgrade: websocket request. */
   upgrade_required: 426,

@@ -7,6 +7,7 @@
  */
 import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { Db } from '../lib/db/index.js';
+import { inTransaction, poolOf, type SqlExecutor } from '../lib/db/transaction.js';
 import { botParticipantEvents, botParticipants, bots, botSpeakerTurns, debugArtifacts, recordings, transcriptSegments } from '../lib/db/schema.js';
 import { emitBotEvent, emitBotEvents, statusData, type BotEventInput, type ParticipantData, type SegmentData } from '../lib/events.js';
 import { newId } from '../lib/ids.js';
@@ -41,6 +42,11 @@ export function formatClock(ms: number): string {
 
 const allowedFrom = (to: StatusCode) => STATUS_CODES.filter((s) => canTransition(s, to));
 
+export interface BotRecordsHooks {
+  /** Runs inside the transaction that moves the bot to `done` (the post-meeting job is sent there). */
+  onDone?: (sql: SqlExecutor) => Promise<void>;
+}
+
 export class BotRecords {
   readonly writes: WriteQueue;
 
@@ -48,6 +54,7 @@ export class BotRecords {
     private readonly db: Db,
     readonly botId: string,
     log: Logger,
+    private readonly hooks: BotRecordsHooks = {},
   ) {
     this.writes = new WriteQueue(log);
   }
@@ -64,10 +71,14 @@ export class BotRecords {
   transition(to: StatusCode, opts: { subCode?: SubCode | null; message?: string | null } = {}): Promise<boolean> {
     let applied = false;
     const from = allowedFrom(to);
+    // The time it happened, kept even when the write is delayed (a database outage).
     const at = new Date().toISOString();
+    const onDone = to === 'done' ? this.hooks.onDone : undefined;
     return this.writes
       .push(`status ${to}`, async () => {
-        await this.db.transaction(async (tx) => {
+        // The status, its history entry, its event and what must follow `done` commit together
+        // (or not at all, and the write is retried).
+        applied = await inTransaction({ pool: poolOf(this.db) }, async (tx, exec) => {
           const res = await tx.execute<{ status: string; sub_code: string | null; status_message: string | null; status_updated_at: Date }>(sql`
           with upd as (
             update bots set
@@ -86,8 +97,7 @@ export class BotRecords {
           )
           select status, sub_code, status_message, status_updated_at from upd`);
           const row = res.rows[0];
-          applied = row !== undefined;
-          if (!row) return;
+          if (!row) return false;
           const out: BotEventInput[] = [
             { type: 'bot.status_change', data: statusData(this.botId, { code: row.status, subCode: row.sub_code, message: row.status_message, updatedAt: new Date(row.status_updated_at) }) },
           ];
@@ -96,6 +106,8 @@ export class BotRecords {
             out.push({ type: 'transcript.done', data: { bot_id: this.botId, segment_count: count?.n ?? 0, transcript_path: `/v1/bots/${this.botId}/transcript` } });
           }
           await emitBotEvents(tx, this.botId, out);
+          if (onDone) await onDone(exec);
+          return true;
         });
       })
       .then(() => applied);
@@ -104,9 +116,15 @@ export class BotRecords {
   /** Adds a status-history entry with a message on the current status (no transition), e.g. a transcriber hand-over. */
   noteStatus(message: string): Promise<void> {
     return this.writes.push('status note', async () => {
-      await this.db.execute(sql`
-        with cur as (update bots set status_message = ${message} where id = ${this.botId} returning id, status, sub_code)
-        insert into bot_status_events (bot_id, code, sub_code, message) select id, status, sub_code, ${message} from cur`);
+      await this.db.transaction(async (tx) => {
+        const res = await tx.execute<{ status: string; sub_code: string | null; status_updated_at: Date }>(sql`
+          with cur as (update bots set status_message = ${message} where id = ${this.botId} returning id, status, sub_code, status_updated_at),
+          history as (insert into bot_status_events (bot_id, code, sub_code, message) select id, status, sub_code, ${message} from cur)
+          select status, sub_code, status_updated_at from cur`);
+        const row = res.rows[0];
+        // The live stream and webhooks see the note as the history does.
+        if (row) await emitBotEvent(tx, this.botId, 'bot.status_change', statusData(this.botId, { code: row.status, subCode: row.sub_code, message, updatedAt: new Date(row.status_updated_at) }));
+      });
     });
   }
 

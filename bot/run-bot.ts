@@ -16,6 +16,7 @@ import type { MeetingRef, Platform } from '../lib/meeting-url.js';
 import { openRecordingPart, type RecordingPart } from '../recordings/parts.js';
 import { finalizeRecording } from '../recordings/spool.js';
 import type { RecordingStore } from '../recordings/store.js';
+import type { PostMeetingQueue } from '../scheduler/post-meeting/post-meeting-queue.js';
 import { allocateAudioSink, type AudioSink, type PulseServer } from './audio/pulse.js';
 import { BotRecords, type BotRow, type SegmentInput } from './bot-records.js';
 import type { BrowserLauncher, BrowserSession } from './browser.js';
@@ -46,6 +47,8 @@ export interface BotRuntime {
   /** Where recording segments are written while a bot records (DATA_DIR/spool). */
   spoolDir: string;
   metrics?: Metrics;
+  /** Where a finished meeting's analytics and summary are queued (sent with the move to `done`). */
+  postMeeting?: PostMeetingQueue;
 }
 
 /** `retry`: the job should run again (shutdown, lost worker); otherwise the bot is finished. */
@@ -69,7 +72,8 @@ const MAX_BROWSER_RELAUNCHES = 2;
 
 export async function runBot(rt: BotRuntime, botId: string, shutdown: AbortSignal): Promise<BotRunResult> {
   const log = rt.log.child({ botId });
-  const records = new BotRecords(rt.db, botId, log);
+  const postMeeting = rt.postMeeting;
+  const records = new BotRecords(rt.db, botId, log, postMeeting ? { onDone: (sql) => postMeeting.enqueue(sql, botId, 'done').then(() => undefined) } : {});
   const row = await records.load();
   if (!row) return { retry: false, reason: 'bot no longer exists' };
   if (isTerminal(row.status as StatusCode)) return { retry: false, reason: `bot already ${row.status}` };

@@ -142,6 +142,16 @@ export const ConfigSchema = z
     BOT_HEARTBEAT_STALE_S: z.coerce.number().int().min(2).max(3600).default(90),
     /** Seconds between the scheduler's sweeps for bots with a stale heartbeat. */
     BOT_SWEEP_INTERVAL_S: z.coerce.number().int().min(1).max(600).default(15),
+    /** Chat model that writes summaries (must support JSON-schema structured output). */
+    SUMMARY_OPENAI_MODEL: z.string().min(1).default('gpt-4o-mini'),
+    /** Input tokens per summary request; longer transcripts are summarised in parts, then combined. */
+    SUMMARY_MAX_INPUT_TOKENS: z.coerce.number().int().min(500).max(1_000_000).default(12_000),
+    /** Seconds one OpenAI summary request may take before the offline summariser stands in. */
+    SUMMARY_OPENAI_TIMEOUT_S: z.coerce.number().int().min(1).max(600).default(90),
+    /** Largest document a meeting accepts (PDF, DOCX, TXT, MD), in bytes. */
+    DOCUMENT_MAX_BYTES: z.coerce.number().int().min(1024).max(200 * 1024 * 1024).default(10 * 1024 * 1024),
+    /** Extracted text kept per document (characters); the rest is cut. */
+    DOCUMENT_MAX_TEXT_CHARS: z.coerce.number().int().min(1000).default(500_000),
     /** Seconds the process waits for bots to leave and finalize on shutdown. */
     SHUTDOWN_GRACE_S: z.coerce.number().int().min(1).default(60),
     /** Zoom Meeting SDK key: with it, Zoom bots join through the official Meeting SDK (for current "General" Marketplace apps this is the app's Client ID). */

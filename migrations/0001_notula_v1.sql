@@ -108,6 +108,62 @@ CREATE TABLE "events" (
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
+CREATE TABLE "meeting_analytics" (
+	"bot_id" text PRIMARY KEY NOT NULL,
+	"analytics" jsonb NOT NULL,
+	"computed_at" timestamp with time zone DEFAULT now() NOT NULL
+);
+--> statement-breakpoint
+CREATE TABLE "meeting_document_chunks" (
+	"document_id" text NOT NULL,
+	"seq" integer NOT NULL,
+	"page" integer,
+	"text" text NOT NULL,
+	"search_vector" "tsvector" GENERATED ALWAYS AS (to_tsvector('english', text)) STORED,
+	CONSTRAINT "meeting_document_chunks_document_id_seq_pk" PRIMARY KEY("document_id","seq")
+);
+--> statement-breakpoint
+CREATE TABLE "meeting_documents" (
+	"id" text PRIMARY KEY NOT NULL,
+	"bot_id" text NOT NULL,
+	"filename" text NOT NULL,
+	"kind" text NOT NULL,
+	"content_type" text NOT NULL,
+	"size_bytes" integer NOT NULL,
+	"storage_key" text NOT NULL,
+	"pages" integer,
+	"text_chars" integer NOT NULL,
+	"truncated" boolean DEFAULT false NOT NULL,
+	"created_by_type" text NOT NULL,
+	"created_by_id" text,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL
+);
+--> statement-breakpoint
+CREATE TABLE "meeting_notes" (
+	"id" text PRIMARY KEY NOT NULL,
+	"bot_id" text NOT NULL,
+	"author_type" text NOT NULL,
+	"author_id" text,
+	"body_sealed" text NOT NULL,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
+);
+--> statement-breakpoint
+CREATE TABLE "meeting_summaries" (
+	"bot_id" text PRIMARY KEY NOT NULL,
+	"status" text NOT NULL,
+	"content" jsonb,
+	"generator" text,
+	"model" text,
+	"fallback_reason" text,
+	"generated_at" timestamp with time zone,
+	"edited_by_type" text,
+	"edited_by_id" text,
+	"edited_at" timestamp with time zone,
+	"version" integer DEFAULT 0 NOT NULL,
+	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
+);
+--> statement-breakpoint
 CREATE TABLE "webhook_attempts" (
 	"id" bigserial PRIMARY KEY NOT NULL,
 	"delivery_id" text NOT NULL,
@@ -166,6 +222,7 @@ ALTER TABLE "bots" ADD COLUMN "recording_notice" jsonb DEFAULT '{"enabled":true,
 ALTER TABLE "bots" ADD COLUMN "transcription_fallback" jsonb;--> statement-breakpoint
 ALTER TABLE "bots" ADD COLUMN "event_seq" integer DEFAULT 0 NOT NULL;--> statement-breakpoint
 ALTER TABLE "bots" ADD COLUMN "dedup_key" text;--> statement-breakpoint
+ALTER TABLE "transcript_segments" ADD COLUMN "search_vector" "tsvector" GENERATED ALWAYS AS (to_tsvector('english', text)) STORED;--> statement-breakpoint
 ALTER TABLE "workspaces" ADD COLUMN "default_transcription_provider" text DEFAULT 'local' NOT NULL;--> statement-breakpoint
 ALTER TABLE "bot_participant_events" ADD CONSTRAINT "bot_participant_events_participant_id_bot_participants_id_fk" FOREIGN KEY ("participant_id") REFERENCES "public"."bot_participants"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "bot_speaker_turns" ADD CONSTRAINT "bot_speaker_turns_bot_id_bots_id_fk" FOREIGN KEY ("bot_id") REFERENCES "public"."bots"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
@@ -183,6 +240,11 @@ ALTER TABLE "calendars" ADD CONSTRAINT "calendars_workspace_id_workspaces_id_fk"
 ALTER TABLE "calendars" ADD CONSTRAINT "calendars_user_id_users_id_fk" FOREIGN KEY ("user_id") REFERENCES "public"."users"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "events" ADD CONSTRAINT "events_workspace_id_workspaces_id_fk" FOREIGN KEY ("workspace_id") REFERENCES "public"."workspaces"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "events" ADD CONSTRAINT "events_bot_id_bots_id_fk" FOREIGN KEY ("bot_id") REFERENCES "public"."bots"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "meeting_analytics" ADD CONSTRAINT "meeting_analytics_bot_id_bots_id_fk" FOREIGN KEY ("bot_id") REFERENCES "public"."bots"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "meeting_document_chunks" ADD CONSTRAINT "meeting_document_chunks_document_id_meeting_documents_id_fk" FOREIGN KEY ("document_id") REFERENCES "public"."meeting_documents"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "meeting_documents" ADD CONSTRAINT "meeting_documents_bot_id_bots_id_fk" FOREIGN KEY ("bot_id") REFERENCES "public"."bots"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "meeting_notes" ADD CONSTRAINT "meeting_notes_bot_id_bots_id_fk" FOREIGN KEY ("bot_id") REFERENCES "public"."bots"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "meeting_summaries" ADD CONSTRAINT "meeting_summaries_bot_id_bots_id_fk" FOREIGN KEY ("bot_id") REFERENCES "public"."bots"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "webhook_attempts" ADD CONSTRAINT "webhook_attempts_delivery_id_webhook_deliveries_id_fk" FOREIGN KEY ("delivery_id") REFERENCES "public"."webhook_deliveries"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "webhook_deliveries" ADD CONSTRAINT "webhook_deliveries_endpoint_id_webhook_endpoints_id_fk" FOREIGN KEY ("endpoint_id") REFERENCES "public"."webhook_endpoints"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "webhook_deliveries" ADD CONSTRAINT "webhook_deliveries_event_id_events_id_fk" FOREIGN KEY ("event_id") REFERENCES "public"."events"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
@@ -201,8 +263,12 @@ CREATE INDEX "calendars_status_idx" ON "calendars" USING btree ("status","last_f
 CREATE UNIQUE INDEX "events_bot_seq_key" ON "events" USING btree ("bot_id","seq");--> statement-breakpoint
 CREATE INDEX "events_workspace_idx" ON "events" USING btree ("workspace_id","id");--> statement-breakpoint
 CREATE INDEX "events_fanout_pending_idx" ON "events" USING btree ("id") WHERE "events"."fanout_pending";--> statement-breakpoint
+CREATE INDEX "meeting_document_chunks_search_idx" ON "meeting_document_chunks" USING gin ("search_vector");--> statement-breakpoint
+CREATE INDEX "meeting_documents_bot_idx" ON "meeting_documents" USING btree ("bot_id","id");--> statement-breakpoint
+CREATE INDEX "meeting_notes_bot_idx" ON "meeting_notes" USING btree ("bot_id","id");--> statement-breakpoint
 CREATE INDEX "webhook_attempts_delivery_idx" ON "webhook_attempts" USING btree ("delivery_id","id");--> statement-breakpoint
 CREATE UNIQUE INDEX "webhook_deliveries_endpoint_event_key" ON "webhook_deliveries" USING btree ("endpoint_id","event_id");--> statement-breakpoint
 CREATE INDEX "webhook_deliveries_endpoint_idx" ON "webhook_deliveries" USING btree ("endpoint_id","id");--> statement-breakpoint
 CREATE INDEX "webhook_endpoints_workspace_idx" ON "webhook_endpoints" USING btree ("workspace_id","id");--> statement-breakpoint
-CREATE UNIQUE INDEX "bots_dedup_key" ON "bots" USING btree ("workspace_id","dedup_key") WHERE "bots"."dedup_key" is not null;
+CREATE UNIQUE INDEX "bots_dedup_key" ON "bots" USING btree ("workspace_id","dedup_key") WHERE "bots"."dedup_key" is not null;--> statement-breakpoint
+CREATE INDEX "transcript_segments_search_idx" ON "transcript_segments" USING gin ("search_vector");

@@ -56,6 +56,17 @@ export const QUEUES = {
     payload: z.object({ botId: z.string(), provider: z.enum(['assemblyai', 'openai']) }),
     options: { policy: 'standard', retryLimit: 8, retryDelay: 60, retryBackoff: true, expireInSeconds: 2 * 3600 },
   }),
+  /**
+   * The post-meeting pipeline of one bot: analytics, then the summary. Sent in the same
+   * transaction that moves the bot to `done` (reason `done`), or by POST …/summary/regenerate.
+   * `stately` with the bot id as singleton key: at most one queued and one running per bot, so
+   * repeated regenerate requests collapse. The handler is idempotent (upserts keyed by bot).
+   */
+  postMeeting: defineQueue({
+    name: 'meeting.post-process',
+    payload: z.object({ botId: z.string(), reason: z.enum(['done', 'regenerate']) }),
+    options: { policy: 'stately', retryLimit: 5, retryDelay: 15, retryBackoff: true, expireInSeconds: 30 * 60 },
+  }),
 } as const;
 
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES]['name'];

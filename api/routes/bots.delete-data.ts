@@ -1,6 +1,17 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { and, eq, isNull, sql } from 'drizzle-orm';
-import { auditEvents, bots, debugArtifacts, events, recordings, transcriptSegments } from '../../lib/db/schema.js';
+import {
+  auditEvents,
+  bots,
+  debugArtifacts,
+  events,
+  meetingAnalytics,
+  meetingDocuments,
+  meetingNotes,
+  meetingSummaries,
+  recordings,
+  transcriptSegments,
+} from '../../lib/db/schema.js';
 import { newId } from '../../lib/ids.js';
 import { isLive, isTerminal, type StatusCode } from '../../bot/status.js';
 import { loadBot } from '../bot-view.js';
@@ -12,7 +23,15 @@ const Response = z
   .object({
     id: z.string(),
     data_deleted_at: z.string(),
-    deleted: z.object({ recording: z.boolean(), transcript_segments: z.number(), debug_artifacts: z.number() }),
+    deleted: z.object({
+      recording: z.boolean(),
+      transcript_segments: z.number(),
+      debug_artifacts: z.number(),
+      summary: z.boolean(),
+      analytics: z.boolean(),
+      notes: z.number(),
+      documents: z.number(),
+    }),
   })
   .openapi('BotDataDeleted');
 
@@ -21,7 +40,7 @@ export const route = createRoute({
   path: '/v1/bots/{id}/data',
   operationId: 'bots.deleteData',
   tags: ['bots'],
-  summary: "Delete a finished bot's recording, transcript and debug artifacts (audited); the bot's status stays",
+  summary: "Delete a finished bot's recording, transcript, summary, analytics, notes, documents and debug artifacts (audited); the bot's status stays",
   security: [{ bearer: [] }],
   request: { params: IdParamSchema },
   responses: { 200: jsonResponse(Response, 'What was deleted'), ...errorResponses },
@@ -51,8 +70,21 @@ export function register(app: Router) {
         .update(events)
         .set({ data: sql`jsonb_build_object('bot_id', ${events.botId}::text, 'segment', jsonb_build_object('seq', ${events.data}->'segment'->'seq'), 'data_deleted', true)` })
         .where(and(eq(events.botId, bot.id), eq(events.type, 'transcript.segment')));
+      const sums = await tx.delete(meetingSummaries).where(eq(meetingSummaries.botId, bot.id)).returning({ id: meetingSummaries.botId });
+      const stats = await tx.delete(meetingAnalytics).where(eq(meetingAnalytics.botId, bot.id)).returning({ id: meetingAnalytics.botId });
+      const notes = await tx.delete(meetingNotes).where(eq(meetingNotes.botId, bot.id)).returning({ id: meetingNotes.id });
+      // Their files went with bots/<id>; their search passages go with the rows.
+      const docs = await tx.delete(meetingDocuments).where(eq(meetingDocuments.botId, bot.id)).returning({ id: meetingDocuments.id });
       await tx.update(bots).set({ dataDeletedAt: at }).where(and(eq(bots.id, bot.id), isNull(bots.dataDeletedAt)));
-      const summary = { recording: rec.length > 0, transcript_segments: segs.length, debug_artifacts: arts.length };
+      const summary = {
+        recording: rec.length > 0,
+        transcript_segments: segs.length,
+        debug_artifacts: arts.length,
+        summary: sums.length > 0,
+        analytics: stats.length > 0,
+        notes: notes.length,
+        documents: docs.length,
+      };
       await tx.insert(auditEvents).values({
         id: newId('aud'),
         workspaceId: principal.workspaceId,

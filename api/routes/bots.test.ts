@@ -621,7 +621,7 @@ describe('DELETE /v1/bots/:id/data', () => {
     const bystander = await finishedBotWithData();
     const res = await api.call('DELETE', `/v1/bots/${id}/data`, { token: owner.access });
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ id, data_deleted_at: expect.any(String), deleted: { recording: true, transcript_segments: 2, debug_artifacts: 1 } });
+    expect(res.body).toEqual({ id, data_deleted_at: expect.any(String), deleted: { recording: true, transcript_segments: 2, debug_artifacts: 1, summary: false, analytics: false, notes: 0, documents: 0 } });
 
     expect(await api.services.store.stat(recKey)).toBeNull();
     expect(await api.services.store.stat(artKey)).toBeNull();
@@ -639,7 +639,7 @@ describe('DELETE /v1/bots/:id/data', () => {
         actorType: 'user',
         actorId: owner.userId,
         targetType: 'bot',
-        details: { recording: true, transcript_segments: 2, debug_artifacts: 1 },
+        details: { recording: true, transcript_segments: 2, debug_artifacts: 1, summary: false, analytics: false, notes: 0, documents: 0 },
       }),
     ]);
 
@@ -659,7 +659,7 @@ describe('DELETE /v1/bots/:id/data', () => {
     const first = await api.call('DELETE', `/v1/bots/${id}/data`, { token: owner.access });
     const second = await api.call('DELETE', `/v1/bots/${id}/data`, { token: owner.access });
     expect(second.status).toBe(200);
-    expect(second.body).toEqual({ id, data_deleted_at: first.body.data_deleted_at, deleted: { recording: true, transcript_segments: 0, debug_artifacts: 0 } });
+    expect(second.body).toEqual({ id, data_deleted_at: first.body.data_deleted_at, deleted: { recording: true, transcript_segments: 0, debug_artifacts: 0, summary: false, analytics: false, notes: 0, documents: 0 } });
   });
 
   it('records an API key as the actor', async () => {

@@ -27,6 +27,20 @@ import * as calendarsConnect from './calendars.connect.js';
 import * as calendarsDelete from './calendars.delete.js';
 import * as calendarsList from './calendars.list.js';
 import * as calendarsUpdate from './calendars.update.js';
+import * as botsAnalytics from './bots.analytics.js';
+import * as botsDocumentsCreate from './bots.documents.create.js';
+import * as botsDocumentsDelete from './bots.documents.delete.js';
+import * as botsDocumentsGet from './bots.documents.get.js';
+import * as botsDocumentsList from './bots.documents.list.js';
+import * as botsNotesCreate from './bots.notes.create.js';
+import * as botsNotesDelete from './bots.notes.delete.js';
+import * as botsNotesExport from './bots.notes.export.js';
+import * as botsNotesList from './bots.notes.list.js';
+import * as botsNotesUpdate from './bots.notes.update.js';
+import * as botsSummaryGet from './bots.summary.get.js';
+import * as botsSummaryRegenerate from './bots.summary.regenerate.js';
+import * as botsSummaryUpdate from './bots.summary.update.js';
+import * as search from './search.js';
 import * as opsHealth from './ops.health.js';
 import * as opsMetrics from './ops.metrics.js';
 import * as webhookEndpointsCreate from './webhook-endpoints.create.js';
@@ -86,6 +100,21 @@ const ROUTES = [
   workspaceProvidersDelete,
   workspaceSettingsGet,
   workspaceSettingsPut,
+  botsSummaryGet,
+  botsSummaryUpdate,
+  botsSummaryRegenerate,
+  botsAnalytics,
+  // export before the {noteId} routes
+  botsNotesExport,
+  botsNotesList,
+  botsNotesCreate,
+  botsNotesUpdate,
+  botsNotesDelete,
+  botsDocumentsList,
+  botsDocumentsCreate,
+  botsDocumentsGet,
+  botsDocumentsDelete,
+  search,
 ];
 
 export function registerRoutes(app: Router, deps: RouteDeps): void {

@@ -7,6 +7,7 @@ import {
   bigint,
   bigserial,
   boolean,
+  customType,
   index,
   integer,
   jsonb,
@@ -16,6 +17,11 @@ import {
   timestamp,
   uniqueIndex,
 } from 'drizzle-orm/pg-core';
+
+/** Postgres full-text vector; only ever written by Postgres itself (generated columns). */
+const tsvector = customType<{ data: string }>({ dataType: () => 'tsvector' });
+/** The text-search configuration of every search vector and query (lib/search). */
+export const SEARCH_CONFIG = 'english';
 
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
 const tstz = (name: string) => timestamp(name, { withTimezone: true });
@@ -199,8 +205,13 @@ export const transcriptSegments = pgTable(
     text: text('text').notNull(),
     words: jsonb('words').notNull(),
     createdAt: createdAt(),
+    /** Full-text search over the segment (GET /v1/search). */
+    searchVector: tsvector('search_vector').generatedAlwaysAs(sql`to_tsvector('english', text)`),
   },
-  (t) => [uniqueIndex('transcript_segments_bot_seq_key').on(t.botId, t.seq)],
+  (t) => [
+    uniqueIndex('transcript_segments_bot_seq_key').on(t.botId, t.seq),
+    index('transcript_segments_search_idx').using('gin', t.searchVector),
+  ],
 );
 
 /** Every arrival and departure of a participant (a participant can leave and come back). */
@@ -498,4 +509,89 @@ export const calendarChannels = pgTable(
     createdAt: createdAt(),
   },
   (t) => [index('calendar_channels_calendar_idx').on(t.calendarId, t.expiresAt)],
+);
+
+/**
+ * The meeting's summary: generated after the call (the post-meeting job), editable by users
+ * (who and when is kept), regenerated on demand. `version` grows with every write, so an edit
+ * made while a regeneration runs is never overwritten by it.
+ */
+export const meetingSummaries = pgTable('meeting_summaries', {
+  botId: text('bot_id').primaryKey().references(() => bots.id, { onDelete: 'cascade' }),
+  /** pending: queued or regenerating (content is the previous one, if any); ready. */
+  status: text('status', { enum: ['pending', 'ready'] }).notNull(),
+  /** `{summary, decisions[], action_items[{text, owner, due}]}` (scheduler/post-meeting/summary-types.ts). */
+  content: jsonb('content'),
+  /** openai | offline; what made the current content (edits keep it). */
+  generator: text('generator', { enum: ['openai', 'offline'] }),
+  model: text('model'),
+  /** Why the OpenAI path was not used or failed, when the offline summariser stood in. */
+  fallbackReason: text('fallback_reason'),
+  generatedAt: tstz('generated_at'),
+  /** Who edited the content last (a user or an API key), and when. */
+  editedByType: text('edited_by_type', { enum: ['user', 'api_key', 'system'] }),
+  editedById: text('edited_by_id'),
+  editedAt: tstz('edited_at'),
+  version: integer('version').notNull().default(0),
+  updatedAt: tstz('updated_at').notNull().defaultNow(),
+});
+
+/** Talk time, pace, monologues, questions, interruptions, silence and a score, per meeting. */
+export const meetingAnalytics = pgTable('meeting_analytics', {
+  botId: text('bot_id').primaryKey().references(() => bots.id, { onDelete: 'cascade' }),
+  /** scheduler/post-meeting/analytics.ts `MeetingAnalytics`. */
+  analytics: jsonb('analytics').notNull(),
+  computedAt: tstz('computed_at').notNull().defaultNow(),
+});
+
+/** Notes users write about a meeting; the body is sealed with SecretBox (AAD binds it to its row). */
+export const meetingNotes = pgTable(
+  'meeting_notes',
+  {
+    id: text('id').primaryKey(),
+    botId: text('bot_id').notNull().references(() => bots.id, { onDelete: 'cascade' }),
+    authorType: text('author_type', { enum: ['user', 'api_key', 'system'] }).notNull(),
+    authorId: text('author_id'),
+    bodySealed: text('body_sealed').notNull(),
+    createdAt: createdAt(),
+    updatedAt: tstz('updated_at').notNull().defaultNow(),
+  },
+  (t) => [index('meeting_notes_bot_idx').on(t.botId, t.id)],
+);
+
+/** Files attached to a meeting (agenda, slides as PDF, specs): the original in the RecordingStore, the text here. */
+export const meetingDocuments = pgTable(
+  'meeting_documents',
+  {
+    id: text('id').primaryKey(),
+    botId: text('bot_id').notNull().references(() => bots.id, { onDelete: 'cascade' }),
+    filename: text('filename').notNull(),
+    /** Sniffed from the bytes, not taken from the name or the client's Content-Type. */
+    kind: text('kind', { enum: ['pdf', 'docx', 'txt', 'md'] }).notNull(),
+    contentType: text('content_type').notNull(),
+    sizeBytes: integer('size_bytes').notNull(),
+    storageKey: text('storage_key').notNull(),
+    pages: integer('pages'),
+    textChars: integer('text_chars').notNull(),
+    /** The extracted text was cut at DOCUMENT_MAX_TEXT_CHARS. */
+    truncated: boolean('truncated').notNull().default(false),
+    createdByType: text('created_by_type', { enum: ['user', 'api_key', 'system'] }).notNull(),
+    createdById: text('created_by_id'),
+    createdAt: createdAt(),
+  },
+  (t) => [index('meeting_documents_bot_idx').on(t.botId, t.id)],
+);
+
+/** A document's text in passages (page-aware for PDFs), each searchable. */
+export const meetingDocumentChunks = pgTable(
+  'meeting_document_chunks',
+  {
+    documentId: text('document_id').notNull().references(() => meetingDocuments.id, { onDelete: 'cascade' }),
+    seq: integer('seq').notNull(),
+    /** 1-based PDF page; null for other kinds. */
+    page: integer('page'),
+    text: text('text').notNull(),
+    searchVector: tsvector('search_vector').generatedAlwaysAs(sql`to_tsvector('english', text)`),
+  },
+  (t) => [primaryKey({ columns: [t.documentId, t.seq] }), index('meeting_document_chunks_search_idx').using('gin', t.searchVector)],
 );

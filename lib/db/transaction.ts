@@ -3,6 +3,7 @@
  * that acts on it commit or roll back together.
  */
 import { drizzle } from 'drizzle-orm/node-postgres';
+import type pg from 'pg';
 import type { Database, Db } from './index.js';
 import { schema } from './index.js';
 
@@ -10,7 +11,7 @@ export interface SqlExecutor {
   executeSql(text: string, values: unknown[]): Promise<{ rows: any[] }>;
 }
 
-export async function inTransaction<T>(database: Database, fn: (tx: Db, sql: SqlExecutor) => Promise<T>): Promise<T> {
+export async function inTransaction<T>(database: Pick<Database, 'pool'>, fn: (tx: Db, sql: SqlExecutor) => Promise<T>): Promise<T> {
   const client = await database.pool.connect();
   try {
     await client.query('begin');
@@ -23,4 +24,13 @@ export async function inTransaction<T>(database: Database, fn: (tx: Db, sql: Sql
   } finally {
     client.release();
   }
+}
+
+/** The pool under a drizzle handle made by openDatabase (drizzle keeps it as `$client`). */
+export function poolOf(db: Db): pg.Pool {
+  const client = (db as Db & { $client?: unknown }).$client;
+  if (!client || typeof (client as pg.Pool).connect !== 'function' || !('totalCount' in (client as object))) {
+    throw new Error('this database handle is not backed by a pool');
+  }
+  return client as pg.Pool;
 }

@@ -163,5 +163,20 @@ describe('a Meet bot end to end', () => {
     expect(hooks.filter((h) => h.type === 'transcript.segment')).toHaveLength(transcript.segments.length);
     expect(hooks.find((h) => h.type === 'recording.done')!.data.recording.status).toBe('ready');
     expect(hooks.find((h) => h.type === 'transcript.done')!.data.segment_count).toBe(transcript.segments.length);
+    // The post-meeting job (sent with the move to done) wrote analytics and a summary.
+    let summary: { status: number; body: any } = { status: 0, body: undefined };
+    for (let i = 0; i < 100 && summary.status !== 200; i++) {
+      summary = await notula.api('GET', `/v1/bots/${botId}/summary`);
+      if (summary.status !== 200) await new Promise((r) => setTimeout(r, 300));
+    }
+    expect(summary.status, JSON.stringify(summary.body)).toBe(200);
+    expect(summary.body).toMatchObject({ status: 'ready', generator: 'offline' });
+    expect(summary.body.summary).toMatch(/^- /);
+    console.log(`[measure] offline summary of the live transcript: ${JSON.stringify({ decisions: summary.body.decisions, action_items: summary.body.action_items })}`);
+    expect(summary.body.decisions.length + summary.body.action_items.length).toBeGreaterThan(0);
+    const analytics = (await notula.api('GET', `/v1/bots/${botId}/analytics`)).body;
+    expect(analytics.final).toBe(true);
+    expect(analytics.speakers.map((s: { name: string }) => s.name).sort()).toEqual([...new Set(voices.map((v) => v.name))].sort());
+    for (const s of analytics.speakers) expect(s.talk_ms).toBeGreaterThan(0);
   }, 180_000);
 });

@@ -24,6 +24,7 @@ import { SecretBox } from '../../lib/secrets.js';
 import { FsRecordingStore } from '../../recordings/store.js';
 import { PgBossBotDispatcher } from '../../scheduler/bot-dispatcher.js';
 import { CalendarService } from '../../scheduler/calendar/service.js';
+import { PgBossPostMeetingQueue } from '../../scheduler/post-meeting/post-meeting-queue.js';
 import { startBoss } from '../../scheduler/boss.js';
 import { PgBossWebhookQueue } from '../../scheduler/webhook-queue.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
@@ -82,6 +83,7 @@ export async function createTestApi(
     store: new FsRecordingStore(path.join(dataDir, 'recordings')),
     bots: dispatcher,
     calendars: new CalendarService({ config, database, boss, secrets, dispatcher, log: silentLogger }),
+    postMeeting: new PgBossPostMeetingQueue(boss),
     rateLimiter: new MemoryRateLimiter(),
     metrics: createMetrics().registry,
     live,
