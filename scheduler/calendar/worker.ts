@@ -6,33 +6,36 @@
  * disconnects and completes the job; a transient failure fails it so pg-boss retries with
  * backoff.
  *
- * pg-boss's own `work()` sleeps a whole polling interval after each job even when more are
- * waiting, which caps a worker at one short sync per interval; this loop does not.
+ * The jobs run in a JobPool (scheduler/job-pool.ts), not pg-boss's `work()`.
  */
 import type PgBoss from 'pg-boss';
 import type { Logger } from '../../lib/log.js';
+import { JobPool } from '../job-pool.js';
 import { parsePayload, QUEUES } from '../queues.js';
 import type { CalendarService } from './service.js';
 
 export class CalendarWorker {
-  #running = new Map<string, Promise<void>>();
-  #poll: NodeJS.Timeout | undefined;
   #upkeep: NodeJS.Timeout | undefined;
   #maintaining: Promise<unknown> | undefined;
-  #fetching = false;
-  #again = false;
-  #stopping = false;
   #unsubscribe: (() => void) | undefined;
+  readonly #jobs: JobPool<{ calendarId: string }>;
 
   constructor(
     private readonly boss: PgBoss,
     private readonly calendars: CalendarService,
     private readonly opts: { concurrency: number; log: Logger; pollIntervalMs?: number; maintainEveryMs?: number },
-  ) {}
+  ) {
+    this.#jobs = new JobPool(boss, {
+      queue: QUEUES.calendarSync.name,
+      concurrency: opts.concurrency,
+      pollIntervalMs: opts.pollIntervalMs ?? 1000,
+      log: opts.log,
+      handle: (job) => this.#run(job),
+    });
+  }
 
   async start(): Promise<void> {
-    this.#unsubscribe = this.calendars.onSyncRequested(() => this.kick());
-    this.#poll = setInterval(() => this.kick(), this.opts.pollIntervalMs ?? 1000);
+    this.#unsubscribe = this.calendars.onSyncRequested(() => this.#jobs.kick());
     const every = this.opts.maintainEveryMs ?? 60_000;
     if (every > 0) {
       this.#upkeep = setInterval(() => {
@@ -42,39 +45,12 @@ export class CalendarWorker {
           .finally(() => (this.#maintaining = undefined));
       }, every);
     }
-    this.kick();
+    this.#jobs.start();
   }
 
   /** Fetches as many due sync jobs as there is room for. */
   kick(): void {
-    if (this.#stopping) return;
-    if (this.#fetching) {
-      this.#again = true;
-      return;
-    }
-    this.#fetching = true;
-    void this.#fill()
-      .catch((err) => this.opts.log.warn({ err }, 'fetching calendar sync jobs failed'))
-      .finally(() => {
-        this.#fetching = false;
-        if (this.#again) {
-          this.#again = false;
-          this.kick();
-        }
-      });
-  }
-
-  async #fill(): Promise<void> {
-    const room = this.opts.concurrency - this.#running.size;
-    if (room <= 0) return;
-    const jobs = await this.boss.fetch<{ calendarId: string }>(QUEUES.calendarSync.name, { batchSize: room });
-    for (const job of jobs ?? []) {
-      const run = this.#run(job).finally(() => {
-        this.#running.delete(job.id);
-        this.kick();
-      });
-      this.#running.set(job.id, run);
-    }
+    this.#jobs.kick();
   }
 
   async #run(job: PgBoss.Job<{ calendarId: string }>): Promise<void> {
@@ -98,11 +74,9 @@ export class CalendarWorker {
 
   /** Stops taking sync jobs; running syncs finish (their jobs complete or fail). */
   async stop(): Promise<void> {
-    this.#stopping = true;
-    clearInterval(this.#poll);
     clearInterval(this.#upkeep);
     this.#unsubscribe?.();
-    await Promise.allSettled([...this.#running.values()]);
+    await this.#jobs.stop();
     await this.#maintaining;
   }
 }
