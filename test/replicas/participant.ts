@@ -1,7 +1,8 @@
 /**
- * Test participants for the Meet replica: pages of a separate headless Chromium that join
- * a replica meeting directly as its host (no lobby) and can speak WAV files over their
- * WebRTC audio track. Several participants share one browser (one context each).
+ * Test participants for the replicas (Meet, Zoom): pages of a separate headless Chromium
+ * that join a replica meeting directly as its host (no lobby) and can speak WAV files over
+ * their WebRTC audio track. Several participants share one browser (one context each). The
+ * same browser hosts helper pages a replica needs, such as the Zoom replica's mixer.
  */
 import { randomBytes } from 'node:crypto';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -33,6 +34,8 @@ export interface Participant {
 
 export interface ParticipantPool {
   join(replicaOrigin: string, code: string, name: string): Promise<Participant>;
+  /** Opens a helper page (e.g. the Zoom replica's conference mixer) in its own context; closed with the pool. */
+  openPage(url: string): Promise<{ page: Page; close(): Promise<void> }>;
   close(): Promise<void>;
 }
 
@@ -112,8 +115,29 @@ export async function launchParticipants(): Promise<ParticipantPool> {
     }
   }
 
+  async function openPage(url: string) {
+    const context = await browser.newContext();
+    contexts.add(context);
+    try {
+      const page = await context.newPage();
+      await page.goto(url);
+      return {
+        page,
+        async close() {
+          contexts.delete(context);
+          await context.close().catch(() => {});
+        },
+      };
+    } catch (err) {
+      contexts.delete(context);
+      await context.close().catch(() => {});
+      throw err;
+    }
+  }
+
   return {
     join,
+    openPage,
     async close() {
       for (const c of contexts) await c.close().catch(() => {});
       contexts.clear();
