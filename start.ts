@@ -17,6 +17,7 @@ import { ChromiumLauncher, type BrowserLauncher } from './bot/browser.js';
 import { ensureDisplay, type DisplayHandle } from './bot/display/xvfb.js';
 import { InProcessLauncher } from './bot/launcher.js';
 import { MeetAdapter } from './bot/platforms/meet/meet-adapter.js';
+import { ZoomWebAdapter } from './bot/platforms/zoom/zoom-adapter.js';
 import { PocketsphinxTranscriber } from './bot/transcribe/pocketsphinx.js';
 import type { Config } from './lib/config.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './lib/db/embedded.js';
@@ -124,7 +125,7 @@ export async function startNotula(opts: StartOptions): Promise<Notula> {
       pulse,
       display: display?.display,
       browsers: opts.browsers ?? new ChromiumLauncher(),
-      adapters: { google_meet: new MeetAdapter() },
+      adapters: { google_meet: new MeetAdapter(), zoom: new ZoomWebAdapter() },
       notifications,
       workerId: `${process.pid}-${randomUUID().slice(0, 8)}`,
       spoolDir: path.join(dataDir, 'spool'),
