@@ -6,7 +6,13 @@ import { defineConfig } from 'vitest/config';
  * it (capture, live transcription, the replicas' WebRTC, end-to-end bots): its files run one
  * at a time after `unit`, so a busy core does not distort the WER and latency they assert.
  */
-const MEDIA = ['bot/capture/**/*.test.ts', 'bot/transcribe/**/*.test.ts', 'test/**/*.test.ts'];
+const MEDIA = [
+  'bot/capture/**/*.test.ts',
+  'bot/transcribe/**/*.test.ts',
+  'test/**/*.test.ts',
+  // Measures the speaker signal against speech played in real time.
+  'bot/platforms/zoom/zoom-adapter.test.ts',
+];
 const shared = { testTimeout: 30_000, hookTimeout: 120_000, pool: 'forks' } as const;
 
 export default defineConfig({

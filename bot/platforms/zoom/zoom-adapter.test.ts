@@ -26,7 +26,13 @@ let seq = 0;
 beforeAll(async () => {
   people = await launchParticipants();
   replica = await startZoomReplica({ mixers: people });
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: chromiumArgs({ sandbox: false }), ignoreDefaultArgs: ['--enable-automation', '--mute-audio'] });
+  // A fake microphone (it beeps): a client that turns it on is heard, so muting is tested for real.
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: [...chromiumArgs({ sandbox: false }), '--use-fake-device-for-media-stream'],
+    ignoreDefaultArgs: ['--enable-automation', '--mute-audio'],
+  });
 });
 
 afterAll(async () => {

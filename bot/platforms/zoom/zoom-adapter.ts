@@ -77,8 +77,9 @@ export class ZoomWebAdapter implements PlatformAdapter {
     let nameAttempts = 0;
     let joinClicks = 0;
     while (!ctx.signal.aborted) {
+      // Zoom's sign-in ends the join; any other page off Zoom (an error page) may pass, the join deadline decides.
       const left = leftZoom(page, ctx);
-      if (left) return { ok: false, subCode: left.subCode, reason: left.reason, retry: false };
+      if (left?.subCode === 'sign_in_required') return { ok: false, subCode: left.subCode, reason: left.reason, retry: false };
       const { probe, frame } = await this.read(ctx).catch(() => ({ probe: null, frame: page.mainFrame() }));
       if (probe) {
         if (probe.end) {
@@ -289,7 +290,7 @@ export class ZoomWebAdapter implements PlatformAdapter {
 function leftZoom(page: Page, ctx: PlatformContext): { subCode: SubCode; reason: string } | null {
   const url = page.url();
   if (url === 'about:blank') return null;
-  const onZoom = isOnHost(url, 'zoom.us', ctx.overrides) || isOnHost(url, 'zoomgov.com', ctx.overrides);
+  const onZoom = ['zoom.us', 'zoom.com', 'zoomgov.com'].some((host) => isOnHost(url, host, ctx.overrides));
   if (!onZoom) return { subCode: 'meeting_ended', reason: `the page left Zoom (${new URL(url).host})` };
   if (/^\/(signin|login)\b/.test(new URL(url).pathname)) return { subCode: 'sign_in_required', reason: 'redirected to Zoom sign-in' };
   return null;
