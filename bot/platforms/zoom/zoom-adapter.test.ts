@@ -144,13 +144,24 @@ describe('ZoomWebAdapter on the Zoom replica', () => {
     }
   }, 45_000);
 
-  it('joins a meeting without a waiting room, with the passcode embedded in pwd, straight into the call', async () => {
-    const id = newMeeting({ waitingRoom: false, passcode: 'q1w2e3', cookieBanner: true, permissionDialogs: 2 });
+  it.each<[string, Partial<ZoomMeetingSettings>]>([
+    ['the new client, passcode embedded in pwd, cookie banner', { webClient: 'new', passcode: 'q1w2e3', cookieBanner: true, permissionDialogs: 2 }],
+    ['the legacy page with the classic client inside iframe#webclient', { webClient: 'classic', iframe: true, permissionDialogs: 1, audioPrompt: 'dialog' }],
+  ])('joins a meeting without a waiting room straight into the call: %s', async (_label, settings) => {
+    const id = newMeeting({ waitingRoom: false, ...settings });
     const bot = await openBot(replica.meetingUrl(id));
     try {
       expect(await adapter.join(bot.ctx)).toEqual({ ok: true });
       await waitFor(bot.ctx, (o) => o.state === 'in_call' && o.count === 1);
-      expect(await bot.page.locator('#input-for-pwd').count()).toBe(0);
+      const client = settings.iframe ? bot.page.frameLocator('iframe#webclient') : bot.page;
+      expect(await client.locator('#input-for-pwd, #inputpasscode').count()).toBe(0);
+      expect(await bot.page.locator('iframe#webclient').count()).toBe(settings.iframe ? 1 : 0);
+      await adapter.dismissInCallDialogs(bot.ctx);
+      await expect.poll(() => replica.participants(id).find((p) => p.name === BOT), { timeout: 5000 }).toMatchObject({ audio: true, muted: true });
+      expect(await adapter.sendChatMessage(bot.ctx, 'hello from the frame')).toBe(true);
+      await expect.poll(() => replica.chatMessages(id).map((m) => m.text), { timeout: 5000 }).toEqual(['hello from the frame']);
+      await adapter.leave(bot.ctx);
+      await expect.poll(() => replica.participants(id).length, { timeout: 5000 }).toBe(0);
     } finally {
       await bot.close();
     }

@@ -35,6 +35,8 @@ export interface ZoomMeetingSettings {
   webClient: 'new' | 'classic';
   /** `landing`: the web client bounces visitors to the `/j/<id>` launch page first ("Launch Meeting" → "Join from your browser"). */
   entry: 'direct' | 'landing';
+  /** Legacy pages: the web-client URL serves a shell whose `iframe#webclient` holds the client. */
+  iframe: boolean;
   /** The OneTrust cookie banner over the pre-join card (and the launch page); the card is inert until it is answered. */
   cookieBanner: boolean;
   /** How many media-permission dialogs the pre-join shows (camera+mic, then mic). */
@@ -68,6 +70,7 @@ export interface ZoomMeetingSettings {
 export const DEFAULT_SETTINGS: ZoomMeetingSettings = {
   webClient: 'new',
   entry: 'direct',
+  iframe: false,
   cookieBanner: false,
   permissionDialogs: 2,
   passcode: null,
@@ -530,6 +533,15 @@ export async function startZoomReplica(opts: { port?: number; mixers?: MixerHost
         }
         if (s.webClient === 'classic' && modern) return redirect(`/wc/join/${id}${url.search}`);
         if (s.webClient === 'new' && classic) return redirect(`/wc/${id}/join${url.search}`);
+        if (s.iframe && !url.searchParams.has('_wc_frame')) {
+          const q = new URLSearchParams(url.search);
+          q.set('_wc_frame', '1');
+          return html(
+            `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Zoom</title></head><body style="margin:0">` +
+              `<iframe id="webclient" name="webclient" src="${p}?${q}" allow="microphone; camera; autoplay" style="border:0;width:100%;height:100vh"></iframe>` +
+              `</body></html>`,
+          );
+        }
       }
       return html(files.clientHtml);
     }
