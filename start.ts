@@ -21,6 +21,7 @@ import { MeetAdapter } from './bot/platforms/meet/meet-adapter.js';
 import type { SdkAssets } from './bot/platforms/zoom-sdk/page-server.js';
 import { ZoomSdkAdapter } from './bot/platforms/zoom-sdk/zoom-sdk-adapter.js';
 import { TeamsAdapter } from './bot/platforms/teams/teams-adapter.js';
+import { ZoomWebAdapter } from './bot/platforms/zoom/zoom-adapter.js';
 import { PocketsphinxTranscriber } from './bot/transcribe/pocketsphinx.js';
 import { createTranscribers } from './bot/transcribe/providers.js';
 import type { Config } from './lib/config.js';
@@ -165,7 +166,8 @@ export async function startNotula(opts: StartOptions): Promise<Notula> {
       pulse,
       display: display?.display,
       browsers: opts.browsers ?? new ChromiumLauncher(),
-      adapters: { google_meet: new MeetAdapter(), microsoft_teams: new TeamsAdapter(), ...(zoomSdk ? { zoom: zoomSdk } : {}) },
+      // Zoom: the Meeting SDK when its credentials are set, else the web client.
+      adapters: { google_meet: new MeetAdapter(), microsoft_teams: new TeamsAdapter(), zoom: zoomSdk ?? new ZoomWebAdapter() },
       notifications,
       workerId: `${process.pid}-${randomUUID().slice(0, 8)}`,
       spoolDir: path.join(dataDir, 'spool'),

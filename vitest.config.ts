@@ -6,8 +6,14 @@ import { defineConfig } from 'vitest/config';
  * it (capture, live transcription, the replicas' WebRTC, end-to-end bots): its files run one
  * at a time after `unit`, so a busy core does not distort the WER and latency they assert.
  */
-// The Teams adapter test measures its speaker signal against speech played in real time.
-const MEDIA = ['bot/capture/**/*.test.ts', 'bot/transcribe/**/*.test.ts', 'bot/platforms/teams/**/*.test.ts', 'test/**/*.test.ts'];
+const MEDIA = [
+  'bot/capture/**/*.test.ts',
+  'bot/transcribe/**/*.test.ts',
+  'test/**/*.test.ts',
+  // These measure the speaker signal against speech played in real time.
+  'bot/platforms/teams/**/*.test.ts',
+  'bot/platforms/zoom/zoom-adapter.test.ts',
+];
 const shared = { testTimeout: 30_000, hookTimeout: 120_000, pool: 'forks' } as const;
 
 export default defineConfig({

@@ -317,7 +317,7 @@ function parseZoom(url: URL, host: string): ParseResult {
   let rawId: string | undefined;
   if (segs.length === 2 && (a === 'j' || a === 'w' || a === 's')) rawId = b; // `/s/` is the host's start link
   else if (segs.length === 3 && a === 'wc' && b === 'join') rawId = c;
-  else if (segs.length === 3 && a === 'wc' && c === 'join') rawId = b;
+  else if (segs.length === 3 && a === 'wc' && (c === 'join' || c === 'start')) rawId = b; // `/wc/<id>/start`: the host's web-client start link
   if (rawId === undefined) return fail('not a Zoom meeting link (expected zoom.us/j/<meeting id>)');
 
   // People paste the id as shown in invites: `123 4567 8901`.

@@ -1,8 +1,9 @@
 /**
- * Test participants for the replicas (Meet, Teams): pages of a separate headless Chromium that
- * join a replica meeting directly as its host (no lobby) through the replica's
+ * Test participants for the replicas (Meet, Teams, Zoom): pages of a separate headless
+ * Chromium that join a replica meeting directly as its host (no lobby) through the replica's
  * `/__replica/participant/<code>?name=…` page and can speak WAV files over their WebRTC audio
- * track. Several participants share one browser (one context each).
+ * track. Several participants share one browser (one context each). The same browser hosts
+ * helper pages a replica needs, such as the Teams and Zoom replicas' mixers.
  */
 import { randomBytes } from 'node:crypto';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -36,6 +37,8 @@ export interface ParticipantPool {
   /** The participants' browser; a replica may open its own media pages there (the Teams mixer). */
   readonly browser: Browser;
   join(replicaOrigin: string, code: string, name: string): Promise<Participant>;
+  /** Opens a helper page (e.g. the Zoom replica's conference mixer) in its own context; closed with the pool. */
+  openPage(url: string): Promise<{ page: Page; close(): Promise<void> }>;
   close(): Promise<void>;
 }
 
@@ -115,9 +118,30 @@ export async function launchParticipants(): Promise<ParticipantPool> {
     }
   }
 
+  async function openPage(url: string) {
+    const context = await browser.newContext();
+    contexts.add(context);
+    try {
+      const page = await context.newPage();
+      await page.goto(url);
+      return {
+        page,
+        async close() {
+          contexts.delete(context);
+          await context.close().catch(() => {});
+        },
+      };
+    } catch (err) {
+      contexts.delete(context);
+      await context.close().catch(() => {});
+      throw err;
+    }
+  }
+
   return {
     browser,
     join,
+    openPage,
     async close() {
       for (const c of contexts) await c.close().catch(() => {});
       contexts.clear();
