@@ -10,7 +10,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { wordErrorRate } from '../../lib/wer.js';
+import { attributionAccuracy, wordErrorRate } from '../../lib/wer.js';
 import { startTestNotula, waitForBot, type TestNotula } from '../harness/notula.js';
 import { MEETING_SCRIPT, synthesizeSpeech } from '../harness/speech.js';
 import { launchParticipants, type ParticipantPool } from '../replicas/participant.js';
@@ -138,6 +138,10 @@ describe('a Zoom bot end to end', () => {
       const { wer } = wordErrorRate(MEETING_SCRIPT.join(' '), heard);
       console.log(`[measure] zoom live transcript WER ${(wer * 100).toFixed(1)}% over the mixed stream: "${heard}"`);
       expect(wer).toBeLessThan(0.15);
+      // One mixed stream: names come from the client's speaking frames, merged with word times.
+      const attribution = attributionAccuracy(MEETING_SCRIPT.map((text, i) => ({ speaker: names[i]!, text })), transcript.segments);
+      console.log(`[measure] zoom speaker attribution ${(attribution.accuracy * 100).toFixed(1)}% of ${attribution.matchedWords} words (${attribution.unattributed} unattributed)`);
+      expect(attribution.accuracy).toBeGreaterThanOrEqual(0.9);
     } finally {
       await notula.api('POST', `/v1/bots/${botId}/leave`).catch(() => undefined);
       for (const s of speakers) await s.leave();
