@@ -44,21 +44,24 @@ export function register(app: Router) {
     const where: SQL[] = [eq(webhookDeliveries.endpointId, endpoint.id)];
     if (q.status) where.push(eq(webhookDeliveries.status, q.status));
     if (q.cursor) where.push(lt(webhookDeliveries.id, decodeCursor(q.cursor)));
-    const rows = await db
-      .select({ delivery: webhookDeliveries, type: events.type })
-      .from(webhookDeliveries)
-      .innerJoin(events, eq(events.id, webhookDeliveries.eventId))
-      .where(and(...where))
-      .orderBy(desc(webhookDeliveries.id))
-      .limit(q.limit + 1);
+    // One snapshot for both reads: a delivery's state and its attempt log must agree (an
+    // attempt recorded between two separate reads would show before the state that planned it).
+    const { rows, attempts } = await db.transaction(
+      async (tx) => {
+        const rows = await tx
+          .select({ delivery: webhookDeliveries, type: events.type })
+          .from(webhookDeliveries)
+          .innerJoin(events, eq(events.id, webhookDeliveries.eventId))
+          .where(and(...where))
+          .orderBy(desc(webhookDeliveries.id))
+          .limit(q.limit + 1);
+        const ids = rows.slice(0, q.limit).map((r) => r.delivery.id);
+        const attempts = ids.length ? await tx.select().from(webhookAttempts).where(inArray(webhookAttempts.deliveryId, ids)).orderBy(asc(webhookAttempts.id)) : [];
+        return { rows, attempts };
+      },
+      { isolationLevel: 'repeatable read', accessMode: 'read only' },
+    );
     const page = rows.slice(0, q.limit);
-    const attempts = page.length
-      ? await db
-          .select()
-          .from(webhookAttempts)
-          .where(inArray(webhookAttempts.deliveryId, page.map((r) => r.delivery.id)))
-          .orderBy(asc(webhookAttempts.id))
-      : [];
     const byDelivery = new Map<string, AttemptRow[]>();
     for (const a of attempts) byDelivery.set(a.deliveryId, [...(byDelivery.get(a.deliveryId) ?? []), a]);
     const last = page[page.length - 1];

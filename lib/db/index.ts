@@ -19,8 +19,11 @@ export interface Database {
 
 export function openDatabase(url: string, opts: { max?: number; applicationName?: string } = {}): Database {
   const pool = new pg.Pool({ connectionString: url, max: opts.max ?? 10, application_name: opts.applicationName ?? 'notula' });
-  // An idle client losing its connection (database restart) must not crash the process.
+  // A client losing its connection (database restart) must not crash the process: idle ones
+  // report to the pool; checked-out ones (a transaction between two queries) emit on
+  // themselves, where pg has no listener of its own. The query in flight still rejects.
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
   const db = drizzle(pool, { schema });
   return { url, pool, db, close: () => pool.end() };
 }
