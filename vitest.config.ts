@@ -1,18 +1,33 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * Two groups, one after the other. `unit` (API, database, browser-driven adapter tests)
- * runs two files at a time. `media` holds what plays real audio in real time and measures
- * it (capture, live transcription, the replicas' WebRTC, end-to-end bots): its files run one
- * at a time after `unit`, so a busy core does not distort the WER and latency they assert.
+ * Three groups, one after the other:
+ * - `unit`: API, database, scheduler, recordings, browser-driven Meet adapter tests; two
+ *   files at a time.
+ * - `browser`: replicas, the Teams and Zoom adapters' join flows, cloud transcription against
+ *   local fakes, crash recovery, the start command, calendar and Zoom SDK bots — real browsers
+ *   and decoders, but nothing that asserts how well audio survived the trip; two at a time.
+ * - `media`: what plays real audio in real time and measures it (capture, live decoding,
+ *   speaker signals, end-to-end bots asserting WER and attribution): one file at a time, so a
+ *   busy core does not distort what they assert.
  */
 const MEDIA = [
   'bot/capture/**/*.test.ts',
-  'bot/transcribe/**/*.test.ts',
-  'test/**/*.test.ts',
-  // These measure the speaker signal against speech played in real time.
-  'bot/platforms/teams/**/*.test.ts',
-  'bot/platforms/zoom/zoom-adapter.test.ts',
+  'bot/transcribe/pocketsphinx.test.ts',
+  'bot/platforms/*/*-speakers.test.ts',
+  'test/e2e/meet-bot.test.ts',
+  'test/e2e/meet-scenarios.test.ts',
+  'test/e2e/teams-bot.test.ts',
+  'test/e2e/zoom-bot.test.ts',
+  'test/e2e/assemblyai-bot.test.ts',
+];
+const BROWSER = [
+  'test/replicas/**/*.test.ts',
+  'test/integration/**/*.test.ts',
+  'test/e2e/*.test.ts',
+  'bot/transcribe/*.test.ts',
+  'bot/platforms/teams/*.test.ts',
+  'bot/platforms/zoom/*.test.ts',
 ];
 const shared = { testTimeout: 30_000, hookTimeout: 120_000, pool: 'forks' } as const;
 
@@ -28,8 +43,17 @@ export default defineConfig({
           ...shared,
           name: 'unit',
           include: ['{lib,api,bot,scheduler,recordings}/**/*.test.ts'],
-          exclude: MEDIA,
+          exclude: [...BROWSER, ...MEDIA],
           sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        test: {
+          ...shared,
+          name: 'browser',
+          include: BROWSER,
+          exclude: MEDIA,
+          sequence: { groupOrder: 1 },
         },
       },
       {
@@ -38,7 +62,7 @@ export default defineConfig({
           name: 'media',
           include: MEDIA,
           fileParallelism: false,
-          sequence: { groupOrder: 1 },
+          sequence: { groupOrder: 2 },
         },
       },
     ],

@@ -2,85 +2,11 @@
  * The Teams adapter against the local Teams replica in a real Chromium: every launcher /
  * device-prompt / pre-join variant, the lobby and its hang-up button, admission, the
  * `[role="alert"]` banner after admission, participants and counts, chat, each end screen and
- * the sign-in bounce. Then the speaker signal: named participants speak in turn over the
- * conference mixer and the adapter's `speaking` must agree with who really spoke.
+ * the sign-in bounce. (The speaker signal: teams-speakers.test.ts.)
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser } from 'playwright-core';
-import { silentLogger } from '../../../lib/log.js';
-import { parseMeetingUrl, type MeetingRef } from '../../../lib/meeting-url.js';
-import { MEETING_SCRIPT, synthesizeSpeech, type SpeechFile } from '../../../test/harness/speech.js';
-import { launchParticipants, type ParticipantPool } from '../../../test/replicas/participant.js';
-import { startTeamsReplica, type TeamsMeeting, type TeamsMeetingSettings, type TeamsReplica } from '../../../test/replicas/teams/server.js';
-import { chromiumArgs } from '../../browser.js';
-import { applyHostOverride } from '../../host-overrides.js';
-import type { Observation, PlatformContext } from '../adapter.js';
-import { TeamsAdapter } from './teams-adapter.js';
-
-const BOT = 'Notula Notetaker';
-let replica: TeamsReplica;
-let browser: Browser;
-let people: ParticipantPool;
-let lines: SpeechFile[];
-const adapter = new TeamsAdapter();
-
-beforeAll(async () => {
-  people = await launchParticipants();
-  replica = await startTeamsReplica({ mediaBrowser: people.browser });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    // The sign-in bounce test sends the page to the real sign-in host name; resolve it here.
-    args: [...chromiumArgs({ sandbox: false }), '--host-resolver-rules=MAP login.microsoftonline.com 127.0.0.1'],
-    ignoreDefaultArgs: ['--enable-automation', '--mute-audio'],
-  });
-  lines = await Promise.all(MEETING_SCRIPT.map((t) => synthesizeSpeech(t)));
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await replica?.close();
-  await people?.close();
-});
-
-function refOf(url: string): MeetingRef {
-  const parsed = parseMeetingUrl(url);
-  if (!parsed.ok) throw new Error(parsed.reason);
-  return parsed.meeting;
-}
-
-async function openBot(url: string, botName = BOT) {
-  const meeting = refOf(url);
-  const context = await browser.newContext({ locale: 'en-US' });
-  const page = await context.newPage();
-  const overrides = new Map([
-    ['teams.microsoft.com', replica.origin],
-    ['teams.live.com', replica.origin],
-  ]);
-  const ctx: PlatformContext = { page, meeting, botName, overrides, log: silentLogger, signal: AbortSignal.timeout(30_000) };
-  await page.goto(applyHostOverride(adapter.navigationUrl(meeting), overrides));
-  return { ctx, page, close: () => context.close() };
-}
-
-async function waitFor(ctx: PlatformContext, pred: (o: Observation) => boolean, timeoutMs = 10_000): Promise<Observation> {
-  const deadline = Date.now() + timeoutMs;
-  let last: Observation | undefined;
-  while (Date.now() < deadline) {
-    last = await adapter.observe(ctx);
-    if (pred(last)) return last;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`condition not met; last observation ${JSON.stringify(last)}`);
-}
-
-/** Counts a selector across all frames of the page. */
-async function countInFrames(page: import('playwright-core').Page, selector: string): Promise<number> {
-  let n = 0;
-  for (const f of page.frames()) n += await f.locator(selector).count().catch(() => 0);
-  return n;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { describe, expect, it } from 'vitest';
+import type { TeamsMeeting, TeamsMeetingSettings } from '../../../test/replicas/teams/server.js';
+import { BOT, adapter, browser, countInFrames, openBot, people, refOf, replica, sleep, waitFor } from './teams-test-kit.js';
 
 describe('TeamsAdapter on the Teams replica', () => {
   it('navigates to the meeting link itself', () => {
@@ -238,56 +164,4 @@ describe('TeamsAdapter on the Teams replica', () => {
     }
   });
 
-  it('reads who is speaking from the voice-level outline, in agreement with who really speaks', async () => {
-    const m = replica.createMeeting({ lobby: false, launcher: 'continue', client: 'v2', rosterCount: 'badge' });
-    const names = ['Ada Lovelace', 'Grace Hopper', 'Alan Turing'];
-    const speakers = [];
-    for (const name of names) speakers.push(await people.join(replica.origin, m.code, name));
-    const bot = await openBot(m.url);
-    try {
-      expect(await adapter.join(bot.ctx)).toEqual({ ok: true });
-      await waitFor(bot.ctx, (o) => o.state === 'in_call' && o.count === 4);
-      for (const s of speakers) await s.waitForPeers(3, 15_000);
-      expect(replica.mediaConnected(m.code, BOT)).toBe(true);
-      await sleep(500);
-
-      const samples: { at: number; speaking: string[] }[] = [];
-      let sampling = true;
-      const sampler = (async () => {
-        while (sampling) {
-          const t0 = Date.now();
-          const o = await adapter.observe(bot.ctx);
-          const t1 = Date.now();
-          samples.push({ at: (t0 + t1) / 2, speaking: o.speaking });
-          await sleep(Math.max(0, 200 - (t1 - t0)));
-        }
-      })();
-      const turns: { name: string; startedAt: number; endedAt: number }[] = [];
-      for (const [i, s] of speakers.entries()) {
-        turns.push({ name: s.name, ...(await s.speak(lines[i]!.path)) });
-        await sleep(1000);
-      }
-      sampling = false;
-      await sampler;
-
-      const during = (at: number) => turns.find((t) => at >= t.startedAt && at <= t.endedAt);
-      const inSpeech = samples.filter((s) => during(s.at));
-      const agree = inSpeech.filter((s) => s.speaking.length === 1 && s.speaking[0] === during(s.at)!.name);
-      const silent = samples.filter((s) => !during(s.at) && turns.every((t) => s.at < t.startedAt - 100 || s.at > t.endedAt + 700));
-      const quiet = silent.filter((s) => s.speaking.length === 0);
-      const accuracy = agree.length / inSpeech.length;
-      const speechS = turns.reduce((a, t) => a + (t.endedAt - t.startedAt), 0) / 1000;
-      console.log(
-        `[measure] teams speaker signal: ${(accuracy * 100).toFixed(1)}% of ${speechS.toFixed(1)} s speech time names exactly the speaker ` +
-          `(${agree.length}/${inSpeech.length} samples at ~200 ms); silence marked silent ${quiet.length}/${silent.length}`,
-      );
-      expect(inSpeech.length).toBeGreaterThan(40);
-      expect(accuracy).toBeGreaterThanOrEqual(0.9);
-      // Nobody else is ever named while one person talks.
-      expect(inSpeech.filter((s) => s.speaking.some((n) => n !== during(s.at)!.name))).toEqual([]);
-    } finally {
-      for (const s of speakers) await s.leave();
-      await bot.close();
-    }
-  }, 60_000);
 });

@@ -1,78 +1,13 @@
 /**
- * The Zoom web-client adapter against the local Zoom replica in a real Chromium: every
- * UI variant joins, the waiting room (inside `.meeting-app`) is not taken for the call, a
- * meeting the host starts later is waited for, each end screen maps to its sub_code, the
- * name is typed with real keys, and the speaker signal follows who really speaks.
+ * The Zoom web-client adapter against the local Zoom replica in a real Chromium: every UI
+ * variant joins, the waiting room (inside `.meeting-app`) is not taken for the call, a meeting
+ * the host starts later is waited for, each end screen maps to its sub_code, and the name is
+ * typed with real keys. (The speaker signal: zoom-speakers.test.ts.)
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser } from 'playwright-core';
-import { silentLogger } from '../../../lib/log.js';
-import { parseMeetingUrl, type MeetingRef } from '../../../lib/meeting-url.js';
-import { BENCHMARK_SCRIPT, synthesizeSpeech } from '../../../test/harness/speech.js';
-import { launchParticipants, type ParticipantPool } from '../../../test/replicas/participant.js';
-import { startZoomReplica, type ZoomMeetingSettings, type ZoomReplica } from '../../../test/replicas/zoom/server.js';
-import { chromiumArgs } from '../../browser.js';
-import { applyHostOverride } from '../../host-overrides.js';
-import type { Observation, PlatformContext } from '../adapter.js';
-import { ZoomWebAdapter } from './zoom-adapter.js';
-
-const BOT = 'Notula Notetaker';
-let replica: ZoomReplica;
-let browser: Browser;
-let people: ParticipantPool;
-const adapter = new ZoomWebAdapter({ notStartedRetryMs: 1500 });
-let seq = 0;
-
-beforeAll(async () => {
-  people = await launchParticipants();
-  replica = await startZoomReplica({ mixers: people });
-  // A fake microphone (it beeps): a client that turns it on is heard, so muting is tested for real.
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: [...chromiumArgs({ sandbox: false }), '--use-fake-device-for-media-stream'],
-    ignoreDefaultArgs: ['--enable-automation', '--mute-audio'],
-  });
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await replica?.close();
-  await people?.close();
-});
-
-function newMeeting(settings: Partial<ZoomMeetingSettings> = {}): string {
-  seq += 1;
-  const id = String(81200000000 + seq * 7919);
-  replica.createMeeting(id, settings);
-  return id;
-}
-
-async function openBot(link: string, opts: { botName?: string; go?: boolean } = {}) {
-  const parsed = parseMeetingUrl(link);
-  if (!parsed.ok) throw new Error(parsed.reason);
-  const meeting: MeetingRef = parsed.meeting;
-  const context = await browser.newContext({ locale: 'en-US' });
-  const page = await context.newPage();
-  const overrides = new Map([
-    ['zoom.us', replica.origin],
-    ['app.zoom.us', replica.origin],
-  ]);
-  const ctx: PlatformContext = { page, meeting, botName: opts.botName ?? BOT, overrides, log: silentLogger, signal: AbortSignal.timeout(45_000) };
-  if (opts.go !== false) await page.goto(applyHostOverride(adapter.navigationUrl(meeting), overrides));
-  return { ctx, page, close: () => context.close() };
-}
-
-async function waitFor(ctx: PlatformContext, pred: (o: Observation) => boolean, timeoutMs = 10_000): Promise<Observation> {
-  const deadline = Date.now() + timeoutMs;
-  let last: Observation | undefined;
-  while (Date.now() < deadline) {
-    last = await adapter.observe(ctx);
-    if (pred(last)) return last;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`condition not met; last observation ${JSON.stringify(last)}`);
-}
+import { describe, expect, it } from 'vitest';
+import { parseMeetingUrl } from '../../../lib/meeting-url.js';
+import type { ZoomMeetingSettings } from '../../../test/replicas/zoom/server.js';
+import { BOT, adapter, browser, newMeeting, openBot, people, replica, waitFor } from './zoom-test-kit.js';
 
 describe('ZoomWebAdapter.navigationUrl', () => {
   it.each([
@@ -257,67 +192,4 @@ describe('ZoomWebAdapter on the Zoom replica', () => {
     }
   });
 
-  it('reports who speaks from the active-speaker markup, in agreement with who really speaks', async () => {
-    const id = newMeeting({ waitingRoom: false, view: 'speaker' });
-    // Three speakers of the benchmark script, one line each, in turn.
-    const script = BENCHMARK_SCRIPT.slice(0, 3);
-    const speakers = await Promise.all(script.map((l) => people.join(replica.origin, id, l.speaker)));
-    const lines = await Promise.all(script.map((l) => synthesizeSpeech(l.text)));
-    const bot = await openBot(replica.meetingUrl(id));
-    try {
-      expect(await adapter.join(bot.ctx)).toEqual({ ok: true });
-      await waitFor(bot.ctx, (o) => o.state === 'in_call' && o.count === 4);
-      await adapter.dismissInCallDialogs(bot.ctx);
-      await Promise.all(speakers.map((s) => s.waitForPeers(1)));
-      await expect.poll(() => replica.participants(id).find((p) => p.name === BOT)?.audio, { timeout: 5000 }).toBe(true);
-
-      const samples: { at: number; speaking: string[] }[] = [];
-      let sampling = true;
-      const sampler = (async () => {
-        while (sampling) {
-          const before = Date.now();
-          const o = await adapter.observe(bot.ctx);
-          samples.push({ at: (before + Date.now()) / 2, speaking: o.speaking });
-          await new Promise((r) => setTimeout(r, Math.max(0, 200 - (Date.now() - before))));
-        }
-      })();
-      const turns: { name: string; startedAt: number; endedAt: number }[] = [];
-      await new Promise((r) => setTimeout(r, 1000));
-      for (const [i, s] of speakers.entries()) {
-        turns.push({ name: s.name, ...(await s.speak(lines[i]!.path)) });
-        await new Promise((r) => setTimeout(r, 1200));
-      }
-      sampling = false;
-      await sampler;
-
-      const speechSamples = samples.filter((x) => turns.some((t) => x.at >= t.startedAt && x.at <= t.endedAt));
-      const agree = speechSamples.filter((x) => {
-        const turn = turns.find((t) => x.at >= t.startedAt && x.at <= t.endedAt)!;
-        return x.speaking.length === 1 && x.speaking[0] === turn.name;
-      });
-      // Away from speech (0.8 s after a turn ends), nobody is marked speaking.
-      const quiet = samples.filter((x) => turns.every((t) => x.at < t.startedAt || x.at > t.endedAt + 800));
-      const quietAgree = quiet.filter((x) => x.speaking.length === 0);
-      const pct = (100 * agree.length) / speechSamples.length;
-      // Where the misses fall (ms into the turn): the line's own leading silence plus the indicator's delay.
-      const misses = speechSamples
-        .filter((x) => !agree.includes(x))
-        .map((x) => {
-          const t = turns.find((tt) => x.at >= tt.startedAt && x.at <= tt.endedAt)!;
-          return `${t.name} +${Math.round(x.at - t.startedAt)}ms ${JSON.stringify(x.speaking)}`;
-        });
-      console.log(
-        `[measure] zoom speaker signal: agrees with who speaks for ${pct.toFixed(1)}% of speech time (${agree.length}/${speechSamples.length} samples); ` +
-          `silent for ${((100 * quietAgree.length) / quiet.length).toFixed(1)}% of quiet time (${quietAgree.length}/${quiet.length}); misses: ${misses.join(', ') || 'none'}`,
-      );
-      expect(speechSamples.length).toBeGreaterThan(30);
-      expect(pct).toBeGreaterThanOrEqual(90);
-      expect(quietAgree.length / quiet.length).toBeGreaterThanOrEqual(0.9);
-      // The big speaker frame still shows the last speaker: it is not a speaking signal.
-      expect(await bot.page.locator('.speaker-active-container__video-frame').innerText()).toContain(script[2]!.speaker);
-    } finally {
-      for (const s of speakers) await s.leave();
-      await bot.close();
-    }
-  }, 60_000);
 });
