@@ -2,12 +2,13 @@
  * A calendar stops feeding bots: its grant died (invalid_grant and the other permanent
  * errors) or its owner removed it. Its tokens are dropped, its push channels forgotten, every
  * future bot that only it wanted is cancelled, and a `calendar.disconnected` event is recorded
- * in audit_events — the row outbound webhooks deliver from (see `recordCalendarDisconnected`).
+ * (audit_events, and the event log webhooks deliver from: `recordCalendarDisconnected`).
  */
 import { and, eq } from 'drizzle-orm';
 import type { Database, DbOrTx } from '../../lib/db/index.js';
 import { auditEvents, calendarChannels, calendars } from '../../lib/db/schema.js';
 import { inTransaction } from '../../lib/db/transaction.js';
+import { emitWorkspaceEvent } from '../../lib/events.js';
 import { newId } from '../../lib/ids.js';
 import { cancelBotJobs } from '../bot-scheduling.js';
 import { reevaluate, type ReconcileDeps } from './reconcile.js';
@@ -26,9 +27,9 @@ export interface CalendarDisconnectedPayload {
 }
 
 /**
- * THE call site of the `calendar.disconnected` event: one audit_events row (action
- * `calendar.disconnected`, target the calendar, details = the webhook payload), written in the
- * transaction that disconnects. Outbound webhooks can deliver from here.
+ * THE call site of the `calendar.disconnected` event, in the transaction that disconnects:
+ * an audit_events row (action `calendar.disconnected`, target the calendar, details = the
+ * payload) and the workspace event outbound webhooks deliver (lib/events.ts).
  */
 export async function recordCalendarDisconnected(tx: DbOrTx, calendar: CalendarRow, payload: CalendarDisconnectedPayload, actor?: { type: 'user' | 'api_key'; id: string }): Promise<void> {
   await tx.insert(auditEvents).values({
@@ -41,6 +42,7 @@ export async function recordCalendarDisconnected(tx: DbOrTx, calendar: CalendarR
     targetId: calendar.id,
     details: payload,
   });
+  await emitWorkspaceEvent(tx, calendar.workspaceId, 'calendar.disconnected', { ...payload });
 }
 
 /**

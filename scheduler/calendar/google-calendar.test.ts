@@ -5,9 +5,9 @@
  * Each scenario changes the fake calendar, lets the push notification drive the sync, and
  * checks the bots, subscriptions and jobs that result.
  */
-import { and, eq, inArray, isNotNull, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNotNull, isNull, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditEvents, bots, botSubscriptions, calendarChannels, calendarEvents, calendars, memberships } from '../../lib/db/schema.js';
+import { auditEvents, bots, botSubscriptions, calendarChannels, calendarEvents, calendars, events, memberships } from '../../lib/db/schema.js';
 import { QUEUES } from '../queues.js';
 import { startCalendarTestbed, type CalendarTestbed } from '../../test/harness/calendar.js';
 
@@ -420,6 +420,14 @@ describe('a grant that dies', () => {
     const [event] = await t.api.services.db.select().from(auditEvents).where(and(eq(auditEvents.targetId, cal.id), eq(auditEvents.action, 'calendar.disconnected')));
     expect(event).toMatchObject({ workspaceId: ada.workspaceId, actorType: 'system', targetType: 'calendar' });
     expect(event!.details).toMatchObject({ calendar_id: cal.id, provider: 'google', email: ada.email, reason: 'invalid_grant', bots_cancelled: 1 });
+    // …and the workspace events webhooks deliver: the syncs that scheduled bots, then the loss.
+    const logged = await t.api.services.db.select().from(events).where(and(eq(events.workspaceId, ada.workspaceId), isNull(events.botId))).orderBy(asc(events.createdAt));
+    const syncs = logged.filter((e) => e.type === 'calendar.sync').map((e) => e.data as { provider: string; bots_created: number });
+    expect(syncs.every((d) => d.provider === 'google')).toBe(true);
+    // Two meetings, two bots (Bob's copy of the shared one subscribed to the same bot).
+    expect(syncs.reduce((n, d) => n + d.bots_created, 0)).toBe(before.length);
+    const mine = logged.filter((e) => (e.data as { calendar_id: string }).calendar_id === cal.id);
+    expect(mine.at(-1)).toMatchObject({ type: 'calendar.disconnected', data: { reason: 'invalid_grant', bots_cancelled: 1 } });
     // Its channel is forgotten: further notifications are refused.
     expect(await t.api.services.db.select().from(calendarChannels).where(eq(calendarChannels.calendarId, cal.id))).toEqual([]);
     const replay = t.google.deliveries.find((d) => d.channelId === channel!.id)!;

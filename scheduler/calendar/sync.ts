@@ -16,6 +16,7 @@ import type { Config } from '../../lib/config.js';
 import { schema, type Database, type Db } from '../../lib/db/index.js';
 import { calendarChannels, calendars } from '../../lib/db/schema.js';
 import type { SqlExecutor } from '../../lib/db/transaction.js';
+import { emitWorkspaceEvent } from '../../lib/events.js';
 import type { Logger } from '../../lib/log.js';
 import { randomToken, sha256Hex } from '../../lib/secrets.js';
 import { cancelBotJobs } from '../bot-scheduling.js';
@@ -161,8 +162,9 @@ export class CalendarSync {
     // What the full listing does not have is gone: the local state is now exactly the listing.
     add(totals, await this.#inTx(client, (tx, sql) => removeUnlisted(tx, sql, this.deps, calendar, listed)), 0);
     const at = this.deps.now();
-    await db.update(calendars).set({ syncCursor: cursor, lastFullSyncAt: at, lastSyncAt: at, lastSyncError: null, updatedAt: at }).where(eq(calendars.id, calendar.id));
-    return { status: 'synced', full: true, fullReason: reason, ...totals };
+    const outcome: SyncOutcome = { status: 'synced', full: true, fullReason: reason, ...totals };
+    await this.#finish(db, calendar, { syncCursor: cursor, lastFullSyncAt: at, lastSyncAt: at, lastSyncError: null, updatedAt: at }, outcome);
+    return outcome;
   }
 
   async #incremental(client: pg.PoolClient, db: Db, calendar: CalendarRow, provider: CalendarProvider, accessToken: string, cursor: string): Promise<SyncOutcome> {
@@ -176,8 +178,25 @@ export class CalendarSync {
       },
     });
     const at = this.deps.now();
-    await db.update(calendars).set({ syncCursor: next, lastSyncAt: at, lastSyncError: null, updatedAt: at }).where(eq(calendars.id, calendar.id));
-    return { status: 'synced', full: false, ...totals };
+    const outcome: SyncOutcome = { status: 'synced', full: false, ...totals };
+    await this.#finish(db, calendar, { syncCursor: next, lastSyncAt: at, lastSyncError: null, updatedAt: at }, outcome);
+    return outcome;
+  }
+
+  /** Stores the new cursor and, when the pass changed events or bots, a `calendar.sync` event (webhooks), together. */
+  async #finish(db: Db, calendar: CalendarRow, set: Partial<typeof calendars.$inferInsert>, outcome: SyncOutcome): Promise<void> {
+    await db.transaction(async (tx) => {
+      await tx.update(calendars).set(set).where(eq(calendars.id, calendar.id));
+      if (outcome.events === 0 && outcome.botsCreated === 0 && outcome.botsCancelled === 0) return;
+      await emitWorkspaceEvent(tx, calendar.workspaceId, 'calendar.sync', {
+        calendar_id: calendar.id,
+        provider: calendar.provider,
+        full: outcome.full,
+        events_changed: outcome.events,
+        bots_created: outcome.botsCreated,
+        bots_cancelled: outcome.botsCancelled,
+      });
+    });
   }
 
   /** One transaction on the sync's connection; deadlocks and unique races retry it; cancelled bots' jobs are cancelled after commit. */
