@@ -1,7 +1,11 @@
 /** pg-boss in its own schema of the shared database. */
 import PgBoss from 'pg-boss';
+import pg from 'pg';
 import type { Logger } from '../lib/log.js';
 import { createQueues } from './queues.js';
+
+/** Serializes queue creation across processes starting at once (pg-boss's createQueue deadlocks with itself). */
+const QUEUES_LOCK = 7263511;
 
 export async function startBoss(opts: { url: string; log: Logger; supervise: boolean }): Promise<PgBoss> {
   const boss = new PgBoss({
@@ -16,6 +20,17 @@ export async function startBoss(opts: { url: string; log: Logger; supervise: boo
   });
   boss.on('error', (err) => opts.log.error({ err }, 'pg-boss error'));
   await boss.start();
-  await createQueues(boss);
+  // Roles started together against one database (containers, a deploy) would otherwise race
+  // in createQueue and one of them fail at boot with a deadlock.
+  const lock = new pg.Client({ connectionString: opts.url, application_name: 'notula-boss-setup' });
+  lock.on('error', () => undefined);
+  await lock.connect();
+  try {
+    await lock.query('select pg_advisory_lock($1)', [QUEUES_LOCK]);
+    await createQueues(boss);
+  } finally {
+    await lock.query('select pg_advisory_unlock($1)', [QUEUES_LOCK]).catch(() => undefined);
+    await lock.end().catch(() => undefined);
+  }
   return boss;
 }

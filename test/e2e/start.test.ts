@@ -156,8 +156,8 @@ describe('the start command', () => {
         const rows = await database.pool.query('select email from users');
         expect(rows.rows.map((r) => r.email)).toEqual(['split@example.com']);
       } finally {
-        expect(await stopMain(api)).toBe(0);
-        expect(await stopMain(workers)).toBe(0);
+        expect(await stopMain(api), api.output()).toBe(0);
+        expect(await stopMain(workers), workers.output()).toBe(0);
       }
     }, 120_000);
   });
