@@ -346,9 +346,15 @@ class BotRun {
   }
 
   trackSpeakers(obs: Observation): void {
-    const at = this.recordingClock(this.observedAt || Date.now());
+    const wall = this.observedAt || Date.now();
+    const at = this.recordingClock(wall);
     if (at === null) return;
-    void this.records.addSpeakerTurns(this.speakers.update(at, obs.speaking));
+    const closed = [];
+    for (const change of obs.speakingAt ?? []) {
+      closed.push(...this.speakers.update(at - (wall - change.at), change.speaking, { exact: true }));
+    }
+    closed.push(...this.speakers.update(at, obs.speaking));
+    void this.records.addSpeakerTurns(closed);
   }
 
   async trackParticipants(obs: Observation): Promise<void> {

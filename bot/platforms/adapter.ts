@@ -40,6 +40,11 @@ export interface Observation {
   count: number | null;
   /** Names of participants the page marks as speaking right now. */
   speaking: string[];
+  /**
+   * Where the page can timestamp changes (Meet's per-track levels): the speaking set at each
+   * change since the previous observation, oldest first (epoch ms). `speaking` is the set now.
+   */
+  speakingAt?: { at: number; speaking: string[] }[];
 }
 
 export interface PlatformAdapter {

@@ -19,6 +19,17 @@ describe('SpeakerTimeline', () => {
     expect(t.turns()).toHaveLength(2);
   });
 
+  it('puts edges at exact changes where the page timestamps them, clamped to the last reading', () => {
+    const t = new SpeakerTimeline();
+    t.update(0, []);
+    t.update(130, ['Ada'], { exact: true });
+    t.update(400, ['Ada']);
+    expect(t.update(610, [], { exact: true })).toEqual([{ name: 'Ada', startMs: 130, endMs: 610 }]);
+    t.update(800, ['Bob']);
+    // A change timestamped before the last reading takes effect at that reading.
+    expect(t.update(700, [], { exact: true })).toEqual([{ name: 'Bob', startMs: 705, endMs: 800 }]);
+  });
+
   it('ignores readings that go back in time and filters turns by range', () => {
     const t = new SpeakerTimeline([{ name: 'Old', startMs: 0, endMs: 100 }]);
     t.update(1000, ['Ada']);

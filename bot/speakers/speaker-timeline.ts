@@ -5,7 +5,8 @@
  *
  * The signal is sampled, so a turn's edges are only known to lie between two readings: a
  * turn starts halfway between the last reading without the name and the first with it, and
- * ends halfway between the last reading with it and the first without.
+ * ends halfway between the last reading with it and the first without. Adapters that can
+ * timestamp changes in the page (Meet's per-track levels) give exact edges instead.
  *
  * Attribution is by evidence only: a word goes to the speaker whose turns overlap it most;
  * a word no turn overlaps goes to the nearest turn within `nearMs` (the indicator lags or
@@ -47,11 +48,17 @@ export class SpeakerTimeline {
 
   /**
    * Records a reading: `speaking` at `atMs`. Returns the turns this reading closed (to be
-   * stored). Readings must come in time order; an older one is ignored.
+   * stored). Readings must come in time order; an older one is ignored. `exact`: the set
+   * changed at `atMs` itself (a timestamped change, not a sample), so edges go there, not
+   * halfway to the previous reading; an exact change a little older than the last reading
+   * takes effect at the last reading.
    */
-  update(atMs: number, speaking: readonly string[]): SpeakerTurn[] {
-    if (this.#lastAt !== null && atMs < this.#lastAt) return [];
-    const edge = this.#lastAt === null ? atMs : (this.#lastAt + atMs) / 2;
+  update(atMs: number, speaking: readonly string[], opts: { exact?: boolean } = {}): SpeakerTurn[] {
+    if (this.#lastAt !== null && atMs < this.#lastAt) {
+      if (!opts.exact) return [];
+      atMs = this.#lastAt;
+    }
+    const edge = opts.exact || this.#lastAt === null ? atMs : (this.#lastAt + atMs) / 2;
     const now = new Set(speaking);
     const closed: SpeakerTurn[] = [];
     for (const [name, startMs] of this.#open) {

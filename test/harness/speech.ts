@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { copyFile, mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { projectPath } from '../../lib/paths.js';
 
@@ -123,4 +123,35 @@ export async function synthesizeSpeech(text: string, outPath?: string): Promise<
     file = outPath;
   }
   return { path: file, durationMs: await wavDurationMs(file) };
+}
+
+/**
+ * When a 16-bit PCM WAV file is voiced: spans (ms from its start) of 20 ms frames whose RMS
+ * is above `rms` (full scale 1), joining spans less than `bridgeMs` apart. The truth a
+ * speaker signal is scored against.
+ */
+export async function voicedSpans(file: string, { rms = 0.01, bridgeMs = 0 } = {}): Promise<{ startMs: number; endMs: number }[]> {
+  const buf = await readFile(file);
+  let pos = 12;
+  let fmt: { channels: number; rate: number; bits: number } | null = null;
+  while (pos + 8 <= buf.length) {
+    const id = buf.toString('ascii', pos, pos + 4);
+    const len = buf.readUInt32LE(pos + 4);
+    if (id === 'fmt ') fmt = { channels: buf.readUInt16LE(pos + 10), rate: buf.readUInt32LE(pos + 12), bits: buf.readUInt16LE(pos + 22) };
+    if (id === 'data') break;
+    pos += 8 + len + (len % 2);
+  }
+  if (!fmt || fmt.bits !== 16) throw new Error(`${file}: not 16-bit PCM`);
+  const data = buf.subarray(pos + 8, Math.min(buf.length, pos + 8 + buf.readUInt32LE(pos + 4)));
+  const frame = Math.round(fmt.rate * 0.02) * fmt.channels;
+  const spans: { startMs: number; endMs: number }[] = [];
+  for (let i = 0, f = 0; i + frame * 2 <= data.length; i += frame * 2, f++) {
+    let sum = 0;
+    for (let j = 0; j < frame; j++) sum += (data.readInt16LE(i + j * 2) / 32768) ** 2;
+    if (Math.sqrt(sum / frame) <= rms) continue;
+    const last = spans.at(-1);
+    if (last && f * 20 - last.endMs <= bridgeMs) last.endMs = f * 20 + 20;
+    else spans.push({ startMs: f * 20, endMs: f * 20 + 20 });
+  }
+  return spans;
 }

@@ -9,6 +9,8 @@ import { isOnHost } from '../../host-overrides.js';
 import type { SubCode } from '../../status.js';
 import type { JoinOutcome, Observation, PlatformAdapter, PlatformContext } from '../adapter.js';
 import { MEET_PROBE, type MeetProbe } from './probe.js';
+import { TRACK_LEVELS_PROBE, type TrackLevels } from './track-levels.js';
+import { TrackSpeakers } from './track-binding.js';
 
 const JOIN_TEXTS = /^(Ask to join|Join now|Join the call now|Join anyway|Ask to join anyway|Join here too|Switch here)$/;
 const STEP_MS = 300;
@@ -26,6 +28,8 @@ export async function probeMeet(page: Page): Promise<MeetProbe> {
 
 export class MeetAdapter implements PlatformAdapter {
   readonly platform = 'google_meet' as const;
+  /** Per page (one adapter serves every bot of the process): who each remote stream carries. */
+  #speakers = new WeakMap<Page, TrackSpeakers>();
 
   navigationUrl(meeting: MeetingRef): string {
     const u = new URL(meeting.url);
@@ -92,7 +96,14 @@ export class MeetAdapter implements PlatformAdapter {
     if (p.signInRequired) return ended('sign_in_required', 'Meet asks to sign in');
     if (p.leftScreen) return { state: 'ended', end: undefined, participants: null, count: null, speaking: [] };
     const state = p.inCall ? 'in_call' : p.lobby ? 'waiting_room' : p.prejoin ? 'prejoin' : 'unknown';
-    return { state, participants: p.inCall ? p.participants : null, count: p.count, speaking: p.speaking };
+    if (!p.inCall) return { state, participants: null, count: p.count, speaking: p.speaking };
+    // In the call, each remote stream's level sharpens the tiles' speaking indicators.
+    const levels = (await page.evaluate(TRACK_LEVELS_PROBE).catch(() => null)) as TrackLevels | null;
+    if (!levels) return { state, participants: p.participants, count: p.count, speaking: p.speaking };
+    let speakers = this.#speakers.get(page);
+    if (!speakers) this.#speakers.set(page, (speakers = new TrackSpeakers()));
+    const { snapshots, speaking } = speakers.observe(levels, p.speaking);
+    return { state, participants: p.participants, count: p.count, speaking, speakingAt: snapshots };
   }
 
   async dismissInCallDialogs(ctx: PlatformContext): Promise<void> {
