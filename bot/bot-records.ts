@@ -146,12 +146,18 @@ export class BotRecords {
     return from === 'assemblyai' || from === 'openai' ? { from } : null;
   }
 
-  heartbeat(workerId: string): Promise<void> {
-    return this.db
+  /**
+   * Marks the bot's worker alive. With `attempt`, only while that attempt is the bot's latest:
+   * false means a later attempt has started elsewhere (the sweeper took the bot from a worker it
+   * could not hear, which was alive after all) and this one must step back.
+   */
+  async heartbeat(workerId: string, attempt?: number): Promise<boolean> {
+    const rows = await this.db
       .update(bots)
       .set({ heartbeatAt: new Date(), workerId })
-      .where(eq(bots.id, this.botId))
-      .then(() => undefined);
+      .where(attempt === undefined ? eq(bots.id, this.botId) : and(eq(bots.id, this.botId), eq(bots.attempts, attempt)))
+      .returning({ id: bots.id });
+    return rows.length > 0;
   }
 
   async leaveRequested(): Promise<boolean> {

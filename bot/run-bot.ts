@@ -116,6 +116,8 @@ class BotRun {
   speakers = new SpeakerTimeline();
   observedAt = 0;
   noticePosted = false;
+  /** Set when the heartbeat finds a later attempt of this bot: this run steps back. */
+  superseded = false;
 
   constructor(
     private readonly rt: BotRuntime,
@@ -132,8 +134,9 @@ class BotRun {
   async execute(): Promise<BotRunResult> {
     const attempt = await this.records.startAttempt();
     this.log.info({ attempt, platform: this.row.platform }, 'bot starting');
-    this.timers.push(setInterval(() => void this.records.heartbeat(this.rt.workerId).catch(() => undefined), this.rt.config.BOT_HEARTBEAT_INTERVAL_S * 1000));
-    void this.records.heartbeat(this.rt.workerId).catch(() => undefined);
+    const beat = () => void this.records.heartbeat(this.rt.workerId, attempt).then((ours) => ours || this.supersede(attempt), () => undefined);
+    this.timers.push(setInterval(beat, this.rt.config.BOT_HEARTBEAT_INTERVAL_S * 1000));
+    beat();
     this.unsubscribe = this.rt.notifications.on(CHANNELS.botControl, (id) => {
       if (id === this.row.id) void this.checkLeaveRequested();
     });
@@ -153,9 +156,11 @@ class BotRun {
       if (!started) return { retry: false, reason: 'the bot was cancelled or ended before it could start' };
       const joinEnd = await this.openAndJoin();
       const end = joinEnd ?? (await this.watch());
+      if (this.superseded) return await this.stepBack();
       if (!end) return await this.suspend();
       return await this.finish(end);
     } catch (err) {
+      if (this.superseded) return await this.stepBack();
       this.log.error({ err }, 'bot run failed');
       if (this.shutdown.aborted) return await this.suspend();
       const subCode = (err as { subCode?: SubCode }).subCode ?? 'browser_crashed';
@@ -221,7 +226,7 @@ class BotRun {
   async watch(): Promise<End | undefined> {
     const joinStartedAt = Date.now();
     for (;;) {
-      if (this.shutdown.aborted) return undefined;
+      if (this.shutdown.aborted || this.superseded) return undefined;
       if (this.leaveRequested) return this.stopReason();
       if (this.captureError) return { subCode: 'capture_failed', message: this.captureError.message };
       let obs: Observation;
@@ -512,6 +517,22 @@ class BotRun {
   }
 
   /** Shutdown or a lost worker: leave, keep the recorded parts, and let the job run again. */
+  /** A later attempt of this bot runs elsewhere: stop everything at once and write nothing more about the bot. */
+  supersede(attempt: number): void {
+    if (this.superseded) return;
+    this.superseded = true;
+    this.log.warn({ attempt }, 'a later attempt of this bot has started on another worker; this one steps back');
+    // The later attempt owns the bot's rows and its recording's clock: nothing more from here.
+    this.records.writes.close();
+    this.part?.close();
+    this.stop.abort();
+  }
+
+  async stepBack(): Promise<BotRunResult> {
+    await this.teardownMedia();
+    return { retry: false, reason: 'superseded by a later attempt' };
+  }
+
   async suspend(): Promise<BotRunResult> {
     this.log.warn('suspending bot for a retry (shutdown)');
     if (this.session && this.phase !== 'joining') await withTimeout(this.adapter!.leave(this.ctx()), 5000).catch(() => undefined);

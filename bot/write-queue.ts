@@ -20,6 +20,7 @@ export class WriteQueue {
 
   /** Queues a write; the promise settles once it has been written (it never rejects). */
   push(name: string, run: () => Promise<void>): Promise<void> {
+    if (this.#closed) return Promise.resolve();
     return new Promise((done) => {
       this.#ops.push({ name, run, done });
       void this.#pump();
@@ -42,9 +43,15 @@ export class WriteQueue {
     });
   }
 
-  /** Gives up on whatever is still queued (after a drain timed out at shutdown). */
+  /**
+   * Gives up on whatever is still queued (after a drain timed out at shutdown, or when a later
+   * attempt owns the bot) and drops every later write; their promises resolve unwritten.
+   */
   close(): void {
     this.#closed = true;
+    // The write in flight (if any) finishes on its own; the rest are dropped.
+    const dropped = this.#ops.splice(this.#running ? 1 : 0);
+    for (const op of dropped) op.done();
   }
 
   async #pump() {
@@ -64,6 +71,7 @@ export class WriteQueue {
         backoff = Math.min(this.maxBackoffMs, backoff * 2);
       }
     }
+    if (this.#closed) for (const op of this.#ops.splice(0)) op.done();
     this.#running = false;
     for (const f of this.#idle.splice(0)) f();
   }

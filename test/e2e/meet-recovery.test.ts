@@ -308,6 +308,34 @@ async function waitForOutput(w: Worker, pattern: RegExp, timeoutMs = 60_000): Pr
   throw new Error(`no ${pattern} within ${timeoutMs} ms:\n${w.output().slice(-5000)}`);
 }
 
+/**
+ * An API and scheduler in this process, and one bot worker in its own, over a fresh database
+ * and DATA_DIR, with heartbeats every second and a bot stale after 4 s.
+ */
+async function sweptWorkerSetup() {
+  const database = await createTestDatabase();
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'notula-recovery-'));
+  cleanups.push(async () => {
+    await database.drop();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+  const fast = { BOT_HEARTBEAT_INTERVAL_S: '1', BOT_HEARTBEAT_STALE_S: '4', BOT_SWEEP_INTERVAL_S: '1' };
+  const t = await startTestNotula({ BOT_HOST_OVERRIDES: replica.hostOverride, ...fast }, { database, dataDir, roles: ['api', 'scheduler'] });
+  cleanups.push(() => t.stop());
+  const workerEnv = {
+    ...fast,
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'info',
+    DATABASE_URL: database.url,
+    DATA_DIR: dataDir,
+    BOT_HOST_OVERRIDES: replica.hostOverride,
+    BOT_POLL_INTERVAL_MS: '500',
+  };
+  const w1 = startBotWorker(workerEnv);
+  await waitForOutput(w1, /Notula started/);
+  return { database, dataDir, t, workerEnv, w1 };
+}
+
 const measures: string[] = [];
 function measure(line: string) {
   measures.push(line);
@@ -470,26 +498,7 @@ describe('crash recovery of a Meet bot', () => {
   }, 180_000);
 
   it('survives a bot worker process killed hard: the sweeper fails its job, another worker rejoins, nothing recorded is lost', async () => {
-    const database = await createTestDatabase();
-    const dataDir = await mkdtemp(path.join(tmpdir(), 'notula-recovery-'));
-    cleanups.push(async () => {
-      await database.drop();
-      await rm(dataDir, { recursive: true, force: true });
-    });
-    const fast = { BOT_HEARTBEAT_INTERVAL_S: '1', BOT_HEARTBEAT_STALE_S: '4', BOT_SWEEP_INTERVAL_S: '1' };
-    const t = await startTestNotula({ BOT_HOST_OVERRIDES: replica.hostOverride, ...fast }, { database, dataDir, roles: ['api', 'scheduler'] });
-    cleanups.push(() => t.stop());
-    const workerEnv = {
-      ...fast,
-      NODE_ENV: 'test',
-      LOG_LEVEL: 'info',
-      DATABASE_URL: database.url,
-      DATA_DIR: dataDir,
-      BOT_HOST_OVERRIDES: replica.hostOverride,
-      BOT_POLL_INTERVAL_MS: '500',
-    };
-    const w1 = startBotWorker(workerEnv);
-    await waitForOutput(w1, /Notula started/);
+    const { database, dataDir, t, workerEnv, w1 } = await sweptWorkerSetup();
     const code = 'krd-kill-thr';
     replica.createMeeting(code, { lobby: true });
     const ada = await people.join(replica.origin, code, 'Ada Lovelace');
@@ -560,6 +569,53 @@ describe('crash recovery of a Meet bot', () => {
       expect(Math.abs(b.seg!.start_ms - (before.startedAt - recStart1))).toBeLessThan(2000);
       expect(a.seg!.start_ms).toBeGreaterThan(shippedMs + (after.startedAt - recStart2) - 2000);
 
+      w2.child.kill('SIGTERM');
+      expect(await w2.exited).toBe(0);
+    } finally {
+      admitter.stop();
+      await ada.leave();
+    }
+  }, 200_000);
+
+  it('steps back when a worker the sweeper gave up on was alive after all: one bot in the call, no status from the old attempt', async () => {
+    const { t, workerEnv, w1 } = await sweptWorkerSetup();
+    const code = 'krd-frzn-bck';
+    replica.createMeeting(code, { lobby: true });
+    const ada = await people.join(replica.origin, code, 'Ada Lovelace');
+    let botId: string | undefined;
+    const admitter = autoAdmit(() => t, code, () => botId);
+    const botsInCall = () => replica.participants(code).filter((m) => m.name === BOT).length;
+    try {
+      botId = await createBot(t, code);
+      await waitForBot(t, botId, (b) => b.status.code === 'in_call_recording', 40_000);
+      await ada.waitForPeers(1, 10_000);
+      // The worker's Node process freezes (a long GC pause, a stopped container, a partition):
+      // no heartbeats, but its browser stays in the call.
+      const node = (await groupMembers(w1.child.pid!)).filter((p) => p.comm === 'node');
+      for (const p of node) process.kill(p.pid, 'SIGSTOP');
+      const frozenAt = Date.now();
+      const w2 = startBotWorker(workerEnv);
+      const taken = await waitForBot(t, botId, (b) => codes(b).filter((c) => c === 'in_call_recording').length === 2, 90_000);
+      expect(botsInCall()).toBe(2); // the frozen worker's browser is still there
+      const historyBefore = codes(taken);
+
+      for (const p of node) process.kill(p.pid, 'SIGCONT');
+      const wokeAt = Date.now();
+      await waitForOutput(w1, /a later attempt of this bot has started on another worker; this one steps back/, 10_000);
+      const deadline = Date.now() + 15_000;
+      while (botsInCall() > 1 && Date.now() < deadline) await sleep(100);
+      measure(`frozen worker: frozen ${wokeAt - frozenAt} ms; it stepped back and its browser left the call ${Date.now() - wokeAt} ms after waking`);
+      expect(botsInCall()).toBe(1);
+      expect(w1.child.exitCode).toBeNull(); // alive, just no longer running the bot
+
+      const after = { text: lines[1]!.text, ...(await ada.speak(lines[1]!.wav.path)) };
+      await waitForSegments(t, botId, 1);
+      await ada.leave();
+      const done = await waitForBot(t, botId, (b) => b.status.code === 'done' || b.status.code === 'fatal', 60_000);
+      // Everything after the takeover came from the new attempt: its own call_ended, then done.
+      expect(codes(done)).toEqual([...historyBefore, 'call_ended', 'done']);
+      const segs = await transcript(t, botId);
+      expect(bestMatch(segs, after.text).share, segs.map((s) => s.text).join(' | ')).toBeGreaterThanOrEqual(0.6);
       w2.child.kill('SIGTERM');
       expect(await w2.exited).toBe(0);
     } finally {
