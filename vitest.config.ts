@@ -5,11 +5,12 @@ import { defineConfig } from 'vitest/config';
  * - `unit`: API, database, scheduler, recordings, browser-driven Meet adapter tests; two
  *   files at a time.
  * - `browser`: replicas, the Teams and Zoom adapters' join flows, cloud transcription against
- *   local fakes, crash recovery, the start command, calendar and Zoom SDK bots — real browsers
- *   and decoders, but nothing that asserts how well audio survived the trip; two at a time.
+ *   local fakes, the start command, calendar and Zoom SDK bots — real browsers and decoders,
+ *   but nothing that asserts how well audio survived the trip; two at a time.
  * - `media`: what plays real audio in real time and measures it (capture, live decoding,
- *   speaker signals, end-to-end bots asserting WER and attribution): one file at a time, so a
- *   busy core does not distort what they assert.
+ *   speaker signals, end-to-end bots asserting WER and attribution, crash recovery asserting
+ *   what was said around each crash): one file at a time, so a busy core does not distort
+ *   what they assert.
  */
 const MEDIA = [
   'bot/capture/**/*.test.ts',
@@ -17,6 +18,7 @@ const MEDIA = [
   'bot/platforms/*/*-speakers.test.ts',
   'test/e2e/meet-bot.test.ts',
   'test/e2e/meet-scenarios.test.ts',
+  'test/e2e/meet-recovery.test.ts',
   'test/e2e/teams-bot.test.ts',
   'test/e2e/zoom-bot.test.ts',
   'test/e2e/assemblyai-bot.test.ts',

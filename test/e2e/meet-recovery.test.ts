@@ -57,8 +57,10 @@ afterAll(async () => {
 // ---- helpers -------------------------------------------------------------------------
 
 type Bot = any;
-type Segment = { start_ms: number; end_ms: number; text: string; words: { text: string; start_ms: number; end_ms: number }[] };
+type Segment = { start_ms: number; end_ms: number; text: string; speaker: string | null; words: { text: string; start_ms: number; end_ms: number }[] };
 
+/** A transcript as a failure message shows it: each segment's time, speaker and text. */
+const shown = (segs: Segment[]) => segs.map((s) => `${s.start_ms}ms ${s.speaker ?? '?'}: ${s.text}`).join(' | ');
 const codes = (b: Bot): string[] => b.status_history.map((h: { code: string }) => h.code);
 /** Wall-clock time (ms) of the n-th (0-based) history event with this code. */
 function eventAt(b: Bot, code: string, n = 0): number {
@@ -414,9 +416,9 @@ describe('crash recovery of a Meet bot', () => {
       expectConsistentTimes(segs, pcm, durationMs);
       for (const l of [before, ...after]) {
         const m = bestMatch(segs, l.text);
-        expect(m.share, `"${l.text}" not in the transcript: ${segs.map((s) => s.text).join(' | ')}`).toBeGreaterThanOrEqual(0.6);
+        expect(m.share, `"${l.text}" not in the transcript: ${shown(segs)}`).toBeGreaterThanOrEqual(0.6);
         // On the recording's clock, which is the wall clock since the first admission.
-        expect(Math.abs(m.seg!.start_ms - (l.startedAt - recStart))).toBeLessThan(2000);
+        expect(Math.abs(m.seg!.start_ms - (l.startedAt - recStart)), `"${l.text}" at ${l.startedAt - recStart} ms: ${shown(segs)}`).toBeLessThan(2000);
       }
       expect(during.length).toBeGreaterThan(0);
     } finally {
@@ -483,8 +485,8 @@ describe('crash recovery of a Meet bot', () => {
       expectConsistentTimes(segs, pcm, durationMs);
       const b = bestMatch(segs, before.text);
       const a = bestMatch(segs, after.text);
-      expect(b.share, segs.map((s) => s.text).join(' | ')).toBeGreaterThanOrEqual(0.6);
-      expect(a.share, segs.map((s) => s.text).join(' | ')).toBeGreaterThanOrEqual(0.6);
+      expect(b.share, shown(segs)).toBeGreaterThanOrEqual(0.6);
+      expect(a.share, shown(segs)).toBeGreaterThanOrEqual(0.6);
       expect(Math.abs(b.seg!.start_ms - (before.startedAt - recStart1))).toBeLessThan(2000);
       // Part 2 starts where part 1 ends: its times are offset by all of part 1.
       expect(a.seg!.start_ms).toBeGreaterThan(part1Ms + (after.startedAt - recStart2) - 2000);
@@ -564,8 +566,8 @@ describe('crash recovery of a Meet bot', () => {
       expectConsistentTimes(segs, pcm, durationMs);
       const b = bestMatch(segs, before.text);
       const a = bestMatch(segs, after.text);
-      expect(b.share, segs.map((s) => s.text).join(' | ')).toBeGreaterThanOrEqual(0.6);
-      expect(a.share, segs.map((s) => s.text).join(' | ')).toBeGreaterThanOrEqual(0.6);
+      expect(b.share, shown(segs)).toBeGreaterThanOrEqual(0.6);
+      expect(a.share, shown(segs)).toBeGreaterThanOrEqual(0.6);
       expect(Math.abs(b.seg!.start_ms - (before.startedAt - recStart1))).toBeLessThan(2000);
       expect(a.seg!.start_ms).toBeGreaterThan(shippedMs + (after.startedAt - recStart2) - 2000);
 
@@ -615,7 +617,7 @@ describe('crash recovery of a Meet bot', () => {
       // Everything after the takeover came from the new attempt: its own call_ended, then done.
       expect(codes(done)).toEqual([...historyBefore, 'call_ended', 'done']);
       const segs = await transcript(t, botId);
-      expect(bestMatch(segs, after.text).share, segs.map((s) => s.text).join(' | ')).toBeGreaterThanOrEqual(0.6);
+      expect(bestMatch(segs, after.text).share, shown(segs)).toBeGreaterThanOrEqual(0.6);
       w2.child.kill('SIGTERM');
       expect(await w2.exited).toBe(0);
     } finally {
@@ -682,7 +684,7 @@ describe('crash recovery of a Meet bot', () => {
 
       const segs = await transcript(t, botId);
       const d = bestMatch(segs, during.text);
-      expect(d.share, segs.map((s) => s.text).join(' | ')).toBeGreaterThanOrEqual(0.6);
+      expect(d.share, shown(segs)).toBeGreaterThanOrEqual(0.6);
       const stored = await database.pool.query('select start_ms, created_at from transcript_segments where bot_id = $1 and start_ms = $2', [botId, d.seg!.start_ms]);
       expect(stored.rows[0].created_at.getTime()).toBeGreaterThanOrEqual(upAt - 1000);
 
@@ -695,8 +697,8 @@ describe('crash recovery of a Meet bot', () => {
       expectConsistentTimes(segs, pcm, durationMs);
       for (const l of [before, during]) {
         const m = bestMatch(segs, l.text);
-        expect(m.share).toBeGreaterThanOrEqual(0.6);
-        expect(Math.abs(m.seg!.start_ms - (l.startedAt - recStart))).toBeLessThan(2000);
+        expect(m.share, shown(segs)).toBeGreaterThanOrEqual(0.6);
+        expect(Math.abs(m.seg!.start_ms - (l.startedAt - recStart)), `"${l.text}" at ${l.startedAt - recStart} ms: ${shown(segs)}`).toBeLessThan(2000);
       }
     } finally {
       admitter.stop();
