@@ -122,7 +122,10 @@ describe('a calendar bot end to end', () => {
     expect(Date.parse(joining.at)).toBeGreaterThanOrEqual(joinAt - 1000);
     expect(Date.parse(joining.at)).toBeLessThan(start.getTime() + 15_000);
     await ada.waitForPeers(1, 15_000);
-    expect(recording.participants.map((p: any) => p.name)).toContain('Ada Lovelace');
+    // Participants are stored as the bot sees them, a moment after it records.
+    await expect
+      .poll(async () => (await call('GET', `/v1/bots/${botId}`, token)).body.participants.map((p: any) => p.name), { timeout: 15_000 })
+      .toContain('Ada Lovelace');
 
     // The host ends the meeting; the bot leaves and finishes.
     replica.end(code);
