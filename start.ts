@@ -148,7 +148,7 @@ export async function startNotula(opts: StartOptions): Promise<Notula> {
   if (roles.has('bot')) {
     const pulse = await ensurePulseAudio({ runtimeDir: config.BOT_PULSE_RUNTIME_DIR, log });
     if (!config.BOT_HEADLESS) display = await ensureDisplay({ display: config.BOT_DISPLAY, log });
-    const local = new PocketsphinxTranscriber({ modelDir: config.POCKETSPHINX_MODEL_DIR });
+    const local = new PocketsphinxTranscriber({ modelDir: config.POCKETSPHINX_MODEL_DIR, nice: config.POCKETSPHINX_NICE });
     const transcribers = createTranscribers({ config, db: database.db, secrets, local, log });
     // Transcripts to redo with a cloud provider after a mid-meeting fallback (needs the engines, so the bot role works them).
     await startTranscriptRedoWorker(boss, { config, db: database.db, store, transcribers, log });

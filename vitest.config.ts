@@ -5,8 +5,9 @@ import { defineConfig } from 'vitest/config';
  * - `unit`: API, database, scheduler, recordings, browser-driven Meet adapter tests; two
  *   files at a time.
  * - `browser`: replicas, the Teams and Zoom adapters' join flows, cloud transcription against
- *   local fakes, the start command, calendar and Zoom SDK bots — real browsers and decoders,
- *   but nothing that asserts how well audio survived the trip; two at a time.
+ *   local fakes, the start command, calendar and Zoom SDK bots, and how bots on each platform
+ *   end (`*-scenarios`: statuses only) — real browsers and decoders, but nothing that
+ *   asserts how well audio survived the trip; two at a time.
  * - `media`: what plays real audio in real time and measures it (capture, live decoding,
  *   speaker signals, end-to-end bots asserting WER and attribution, crash recovery asserting
  *   what was said around each crash): one file at a time, so a busy core does not distort
@@ -17,7 +18,6 @@ const MEDIA = [
   'bot/transcribe/pocketsphinx.test.ts',
   'bot/platforms/*/*-speakers.test.ts',
   'test/e2e/meet-bot.test.ts',
-  'test/e2e/meet-scenarios.test.ts',
   'test/e2e/meet-recovery.test.ts',
   'test/e2e/teams-bot.test.ts',
   'test/e2e/zoom-bot.test.ts',

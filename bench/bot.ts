@@ -19,11 +19,9 @@ import { execFile } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
-import { PocketsphinxTranscriber } from '../bot/transcribe/pocketsphinx.js';
-import { loadConfig } from '../lib/config.js';
 import { projectPath } from '../lib/paths.js';
 import { wordErrorRate } from '../lib/wer.js';
-import { analyseTranscript, benchScript, endMeeting, round, runScriptedMeeting, startBenchEnv, statusAt } from './meeting-run.js';
+import { analyseTranscript, benchScript, endMeeting, fileTranscriber, recordingWer, round, runScriptedMeeting, startBenchEnv, statusAt } from './meeting-run.js';
 import { BOT_KINDS, botGroups, classifyBotProcesses, ProcSampler } from './proc-sampler.js';
 import { printTable } from './report.js';
 
@@ -38,7 +36,6 @@ const { values: args } = parseArgs({
 });
 
 async function main() {
-  const config = loadConfig({ NODE_ENV: 'test' });
   const lines = await benchScript(Number(args.speakers));
   const scriptText = lines.map((l) => l.text).join(' ');
   const env = await startBenchEnv({ headless: args.headless, concurrency: 1 });
@@ -54,12 +51,9 @@ async function main() {
     const callMs = sampler.elapsed('in call', 'spoken');
     const analysis = await analyseTranscript(env, run, lines);
 
-    const res = await fetch(`${env.notula.url}/v1/bots/${run.botId}/recording`, { headers: { authorization: `Bearer ${env.notula.key}` } });
-    const recFile = path.join(env.notula.dataDir, 'bench-recording.ogg');
-    await writeFile(recFile, Buffer.from(await res.arrayBuffer()));
-    const { stdout } = await execFileP('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', recFile]);
-    const transcriber = new PocketsphinxTranscriber({ modelDir: config.POCKETSPHINX_MODEL_DIR });
-    const fileWer = wordErrorRate(scriptText, (await transcriber.transcribeFile(recFile)).map((u) => u.text).join(' '));
+    const rec = await recordingWer(env, run, lines);
+    const { stdout } = await execFileP('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', rec.file]);
+    const transcriber = fileTranscriber();
     const sourceText: string[] = [];
     for (const l of lines) sourceText.push(...(await transcriber.transcribeFile(l.path)).map((u) => u.text));
     const sourceWer = wordErrorRate(scriptText, sourceText.join(' '));
@@ -94,7 +88,7 @@ async function main() {
         ...Object.fromEntries(Object.entries(kinds).map(([k, g]) => [k, { rss: round(peaks.get(g)?.peakRssMb ?? 0), pss: round(peaks.get(g)?.peakPssMb ?? 0) }])),
         bot: { rss: round(sampler.peakOf(groups).rssMb), pss: round(sampler.peakOf(groups).pssMb) },
       },
-      wer: { live: analysis.werPct, recording_file: round(fileWer.wer * 100), source_wav_file: round(sourceWer.wer * 100) },
+      wer: { live: analysis.werPct, recording_file: rec.werPct, source_wav_file: round(sourceWer.wer * 100) },
       attribution: { accuracy_pct: analysis.attributionPct, matched_words: analysis.matchedWords, unattributed: analysis.unattributed },
       segment_delay_ms: { p50: analysis.delayP50, p95: analysis.delayP95, each: analysis.delaysMs },
       websocket_delay_ms: { p50: analysis.wsDelayP50, p95: analysis.wsDelayP95, each: analysis.wsDelaysMs },

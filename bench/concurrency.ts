@@ -15,9 +15,10 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { projectPath } from '../lib/paths.js';
-import { analyseTranscript, benchScript, endMeeting, round, runScriptedMeeting, startBenchEnv, statusAt, type TranscriptAnalysis } from './meeting-run.js';
-import { botGroups, classifyBotProcesses, ProcSampler } from './proc-sampler.js';
+import { analyseTranscript, benchScript, endMeeting, recordingWer, round, runScriptedMeeting, startBenchEnv, statusAt, type TranscriptAnalysis } from './meeting-run.js';
+import { BOT_KINDS, botGroups, classifyBotProcesses, ProcSampler } from './proc-sampler.js';
 import { printTable } from './report.js';
+import type { ReceivedAudio } from '../test/replicas/meet/server.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -31,7 +32,16 @@ const { values: args } = parseArgs({
 interface BotResult extends TranscriptAnalysis {
   bot: number;
   joinMs: number;
+  /** How much longer the participants' playback of the lines took than the lines last (ms, summed): a starved sender stretches and garbles what it sends. */
+  sourceStretchMs: number;
+  /** Share of the audio the bot's browser received that WebRTC's jitter buffer concealed (made up), and the packets it lost, %. */
+  concealedPct: number | null;
+  packetsLostPct: number | null;
+  /** WER of the stored recording transcribed from file: above the live WER's lone-bot level, the audio itself was damaged. */
+  recordingWerPct: number;
   cpuSPerMin: number;
+  /** The same, per process kind (Chromium, ffmpeg, the STT engine). */
+  cpuSPerMinBy: Record<(typeof BOT_KINDS)[number], number>;
   peakRssMb: number;
   peakPssMb: number;
 }
@@ -39,7 +49,15 @@ interface BotResult extends TranscriptAnalysis {
 interface RoundResult {
   bots: number;
   perBot: BotResult[];
-  totals: { botsCpuSPerMin: number; participantsCpuSPerMin: number; otherCpuSPerMin: number; nodeCpuSPerMin: number; botsPeakRssMb: number; botsPeakPssMb: number; wallS: number };
+  totals: { botsCpuSPerMin: number; participantsCpuSPerMin: number; otherCpuSPerMin: number; nodeCpuSPerMin: number; samplerCpuSPerMin: number; botsPeakRssMb: number; botsPeakPssMb: number; wallS: number };
+}
+
+function received(r: ReceivedAudio | null): Pick<BotResult, 'concealedPct' | 'packetsLostPct'> {
+  if (!r || !r.totalSamplesReceived) return { concealedPct: null, packetsLostPct: null };
+  return {
+    concealedPct: round(((r.concealedSamples - r.silentConcealedSamples) / r.totalSamplesReceived) * 100),
+    packetsLostPct: round((r.packetsLost / Math.max(1, r.packetsLost + r.packetsReceived)) * 100),
+  };
 }
 
 async function runRound(n: number): Promise<RoundResult> {
@@ -66,6 +84,7 @@ async function runRound(n: number): Promise<RoundResult> {
     );
     sampler.mark('end');
     const nodeCpu = process.cpuUsage(nodeStart);
+    const samplerCpuS = sampler.selfCpuS;
     const bots = await Promise.all(runs.map((r) => endMeeting(env, r)));
     sampler.stop();
     const allGroups = runs.flatMap((r) => botGroups(r.botId));
@@ -75,10 +94,15 @@ async function runRound(n: number): Promise<RoundResult> {
       const cpu = sampler.cpuBetween(`in call ${i}`, `spoken ${i}`);
       const ms = sampler.elapsed(`in call ${i}`, `spoken ${i}`);
       const peak = sampler.peakOf(groups);
+      const perMin = (s: number) => round((s / ms) * 60_000);
       perBot.push({
         bot: i + 1,
         joinMs: statusAt(bots[i], 'in_waiting_room') - run.joinAt,
-        cpuSPerMin: round((groups.reduce((s, g) => s + (cpu.get(g) ?? 0), 0) / ms) * 60_000),
+        ...received(env.replica.receivedAudio(run.code, run.botName)),
+        sourceStretchMs: Math.round(run.spoken.reduce((sum, sp, j) => sum + (sp.endedAt - sp.startedAt - lines[j]!.durationMs), 0)),
+        recordingWerPct: (await recordingWer(env, run, lines)).werPct,
+        cpuSPerMin: perMin(groups.reduce((s, g) => s + (cpu.get(g) ?? 0), 0)),
+        cpuSPerMinBy: Object.fromEntries(BOT_KINDS.map((k, j) => [k, perMin(cpu.get(groups[j]!) ?? 0)])) as BotResult['cpuSPerMinBy'],
         peakRssMb: round(peak.rssMb),
         peakPssMb: round(peak.pssMb),
         ...(await analyseTranscript(env, run, lines)),
@@ -97,6 +121,7 @@ async function runRound(n: number): Promise<RoundResult> {
         participantsCpuSPerMin: perMin(sumOf((g) => g === 'participants')),
         otherCpuSPerMin: perMin(sumOf((g) => !g.startsWith('bot ') && g !== 'participants')),
         nodeCpuSPerMin: perMin((nodeCpu.user + nodeCpu.system) / 1e6),
+        samplerCpuSPerMin: perMin(samplerCpuS),
         botsPeakRssMb: round(peak.rssMb),
         botsPeakPssMb: round(peak.pssMb),
         wallS: round(wallMs / 1000),
@@ -118,11 +143,11 @@ async function main() {
     printTable(`bench:concurrency — ${n} bot(s) at once`, [
       ...r.perBot.map((b): [string, string] => [
         `bot ${b.bot}`,
-        `WER ${b.werPct} %, attribution ${b.attributionPct} %, CPU ${b.cpuSPerMin} s/min, peak PSS ${b.peakPssMb} MB (RSS ${b.peakRssMb}), segment delay p50 ${b.delayP50} / p95 ${b.delayP95} ms (WebSocket p95 ${b.wsDelayP95}), due → lobby ${b.joinMs} ms`,
+        `WER ${b.werPct} % (recording from file ${b.recordingWerPct} %; source playback stretched ${b.sourceStretchMs} ms; received audio concealed ${b.concealedPct} %, packets lost ${b.packetsLostPct} %), attribution ${b.attributionPct} %, CPU ${b.cpuSPerMin} s/min (${BOT_KINDS.map((k) => `${k} ${b.cpuSPerMinBy[k]}`).join(', ')}), peak PSS ${b.peakPssMb} MB (RSS ${b.peakRssMb}), segment delay p50 ${b.delayP50} / p95 ${b.delayP95} ms (WebSocket p95 ${b.wsDelayP95}), due → lobby ${b.joinMs} ms`,
       ]),
       ['all bots', `CPU ${r.totals.botsCpuSPerMin} s/min, peak PSS ${r.totals.botsPeakPssMb} MB (RSS ${r.totals.botsPeakRssMb})`],
       ['test participants', `CPU ${r.totals.participantsCpuSPerMin} s/min`],
-      ['Notula process (API, workers, this bench)', `CPU ${r.totals.nodeCpuSPerMin} s/min; Xvfb, Postgres: ${r.totals.otherCpuSPerMin} s/min`],
+      ['Notula process (API, workers, this bench)', `CPU ${r.totals.nodeCpuSPerMin} s/min, of which this bench's /proc sampler ${r.totals.samplerCpuSPerMin}; Xvfb, Postgres: ${r.totals.otherCpuSPerMin} s/min`],
     ]);
   }
   const lone = rounds.find((r) => r.bots === 1);
@@ -133,6 +158,7 @@ async function main() {
       bots: r.bots,
       worst_wer_pct: worst,
       mean_wer_pct: round(r.perBot.reduce((s, b) => s + b.werPct, 0) / r.perBot.length),
+      worst_recording_wer_pct: Math.max(...r.perBot.map((b) => b.recordingWerPct)),
       min_attribution_pct: Math.min(...r.perBot.map((b) => b.attributionPct)),
       cpu_s_per_min_per_bot: round(r.totals.botsCpuSPerMin / r.bots),
       worst_delay_p95_ms: Math.max(...r.perBot.map((b) => b.delayP95)),
@@ -143,7 +169,7 @@ async function main() {
     'bench:concurrency — summary',
     summary.map((s): [string, string] => [
       `${s.bots} bot(s)`,
-      `worst WER ${s.worst_wer_pct} % (mean ${s.mean_wer_pct}), min attribution ${s.min_attribution_pct} %, CPU/bot ${s.cpu_s_per_min_per_bot} s/min, worst p95 delay ${s.worst_delay_p95_ms} ms${s.within_2_points_of_lone === null ? '' : s.within_2_points_of_lone ? '  ✓ within 2 points of a lone bot' : '  ✗ WER worse by more than 2 points'}`,
+      `worst WER ${s.worst_wer_pct} % (mean ${s.mean_wer_pct}; recording from file ${s.worst_recording_wer_pct}), min attribution ${s.min_attribution_pct} %, CPU/bot ${s.cpu_s_per_min_per_bot} s/min, worst p95 delay ${s.worst_delay_p95_ms} ms${s.within_2_points_of_lone === null ? '' : s.within_2_points_of_lone ? '  ✓ within 2 points of a lone bot' : '  ✗ WER worse by more than 2 points'}`,
     ]),
   );
   const result = { bench: 'concurrency', at: new Date().toISOString(), node: process.version, headless: args.headless, speakers: Number(args.speakers), summary, rounds };

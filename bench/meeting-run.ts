@@ -5,7 +5,11 @@
  * WebSocket client like a UI, and the analysis of what the bot stored (WER, speaker
  * attribution, line end → segment stored, line end → segment on the WebSocket).
  */
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { sql } from 'drizzle-orm';
+import { PocketsphinxTranscriber } from '../bot/transcribe/pocketsphinx.js';
+import { loadConfig } from '../lib/config.js';
 import { attributionAccuracy, wordErrorRate } from '../lib/wer.js';
 import { LiveClient } from '../test/harness/live-client.js';
 import { startTestNotula, waitForBot, type TestNotula } from '../test/harness/notula.js';
@@ -58,6 +62,8 @@ export async function benchScript(speakers: number): Promise<SpokenLine[]> {
 
 export interface MeetingRun {
   botId: string;
+  code: string;
+  botName: string;
   joinAt: number;
   /** When the test host admitted the bot (epoch ms). */
   admittedAt: number;
@@ -106,7 +112,7 @@ export async function runScriptedMeeting(
     await sleep(opts.gapMs);
   }
   await sleep(2000);
-  return { botId, joinAt, admittedAt, spoken, speakers, stream };
+  return { botId, code: opts.code, botName: opts.botName, joinAt, admittedAt, spoken, speakers, stream };
 }
 
 /** Everyone leaves; resolves with the finished bot. */
@@ -178,6 +184,19 @@ export async function analyseTranscript(env: BenchEnv, run: MeetingRun, lines: r
     segments: rows.length,
   };
 }
+
+/** The bot's stored recording, downloaded through the API and transcribed from file: its path and WER against the script. */
+export async function recordingWer(env: BenchEnv, run: MeetingRun, lines: readonly SpokenLine[]): Promise<{ file: string; werPct: number }> {
+  const res = await fetch(`${env.notula.url}/v1/bots/${run.botId}/recording`, { headers: { authorization: `Bearer ${env.notula.key}` } });
+  if (!res.ok) throw new Error(`GET /v1/bots/${run.botId}/recording → ${res.status}`);
+  const file = path.join(env.notula.dataDir, `bench-recording-${run.botId}.ogg`);
+  await writeFile(file, Buffer.from(await res.arrayBuffer()));
+  const heard = await fileTranscriber().transcribeFile(file);
+  return { file, werPct: round(wordErrorRate(lines.map((l) => l.text).join(' '), heard.map((u) => u.text).join(' ')).wer * 100) };
+}
+
+/** The local engine as the bots run it, for transcribing files. */
+export const fileTranscriber = () => new PocketsphinxTranscriber({ modelDir: loadConfig({ NODE_ENV: 'test' }).POCKETSPHINX_MODEL_DIR });
 
 export function statusAt(bot: { status_history: { code: string; at: string }[] }, code: string): number {
   const h = bot.status_history.find((e) => e.code === code);

@@ -1,6 +1,7 @@
 /**
  * Samples this process's descendants from /proc: CPU time (utime + stime) and memory
- * (RSS and PSS, summed per group), every `intervalMs`. Each descendant is put in a group by
+ * (RSS and PSS, summed per group), every `intervalMs` (PSS on every `pssEvery`th reading:
+ * reading it for every browser process twice a second cost a quarter of a core at 3 bots). Each descendant is put in a group by
  * `classify`, which sees its command name, its parent chain and whether its environment
  * names a PulseAudio sink (a bot's browser and media carry `PULSE_SINK`). CPU is
  * cumulative per group (a process that exits keeps its last reading), so the CPU between
@@ -22,7 +23,8 @@ export type Classify = (p: ProcInfo, ancestors: ProcInfo[]) => string | null;
 
 const TICKS_PER_S = 100; // USER_HZ on Linux
 
-function readProc(pid: number): ProcInfo | null {
+/** One process's stat line; its environment is read once per process (`known`, keyed by pid and start time). */
+function readProc(pid: number, known: Map<number, { start: string; env: string }>): ProcInfo | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // comm may contain spaces and parentheses: split after the last ')'.
@@ -31,15 +33,20 @@ function readProc(pid: number): ProcInfo | null {
     const f = stat.slice(close + 2).split(' ');
     const ppid = Number(f[1]);
     const ticks = Number(f[11]) + Number(f[12]);
+    const start = f[19]!;
     const rssKb = Number(f[21]) * 4;
-    let env = '';
-    try {
-      env = readFileSync(`/proc/${pid}/environ`, 'latin1');
-    } catch {
-      // a process that just exited
+    let env = known.get(pid)?.start === start ? known.get(pid)!.env : undefined;
+    if (env === undefined) {
+      try {
+        env = readFileSync(`/proc/${pid}/environ`, 'latin1');
+      } catch {
+        env = ''; // a process that just exited
+      }
+      known.set(pid, { start, env });
     }
     return { pid, ppid, comm, ticks, rssKb, env };
   } catch {
+    known.delete(pid);
     return null;
   }
 }
@@ -64,11 +71,16 @@ export class ProcSampler {
   #seen = new Map<number, { group: string; ticks: number }>();
   #samples: Sample[] = [];
   #marks = new Map<string, { at: number; cpu: Map<string, number> }>();
+  #selfCpuUs = 0;
+  #known = new Map<number, { start: string; env: string }>();
+  #readings = 0;
 
   constructor(
     private readonly classify: Classify,
     private readonly intervalMs = 500,
     private readonly root = process.pid,
+    /** PSS (smaps_rollup walks every mapping: costly for browsers) is read on every Nth reading; RSS on each. */
+    private readonly pssEvery = 4,
   ) {}
 
   start(): void {
@@ -144,15 +156,29 @@ export class ProcSampler {
     return { rssMb: rss / 1024, pssMb: pss / 1024 };
   }
 
+  /** CPU-seconds this sampler spent reading /proc (it runs in the bench's own process, which it reports too). */
+  get selfCpuS(): number {
+    return this.#selfCpuUs / 1e6;
+  }
+
   sample(): void {
+    const before = process.cpuUsage();
+    this.#sample();
+    const used = process.cpuUsage(before);
+    this.#selfCpuUs += used.user + used.system;
+  }
+
+  #sample(): void {
     const all = new Map<number, ProcInfo>();
     for (const name of readdirSync('/proc')) {
       const pid = Number(name);
       if (!Number.isInteger(pid)) continue;
-      const p = readProc(pid);
+      const p = readProc(pid, this.#known);
       if (p) all.set(pid, p);
     }
     const byGroup: Sample['byGroup'] = new Map();
+    const withPss = this.#readings++ % this.pssEvery === 0;
+    for (const pid of this.#known.keys()) if (!all.has(pid)) this.#known.delete(pid);
     for (const p of all.values()) {
       const ancestors: ProcInfo[] = [];
       let cur = all.get(p.ppid);
@@ -168,7 +194,7 @@ export class ProcSampler {
       this.#seen.set(p.pid, { group, ticks: p.ticks });
       const g = byGroup.get(group) ?? { rssKb: 0, pssKb: 0, procs: 0 };
       g.rssKb += p.rssKb;
-      g.pssKb += pssKb(p.pid);
+      if (withPss) g.pssKb += pssKb(p.pid);
       g.procs += 1;
       byGroup.set(group, g);
     }

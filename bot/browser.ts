@@ -40,6 +40,13 @@ export function chromiumArgs(opts: Pick<BrowserLaunchOptions, 'sandbox'>): strin
     '--lang=en-US',
     '--window-size=1280,800',
     '--autoplay-policy=no-user-gesture-required',
+    // Chromium's PulseAudio output defaults to 512-frame (~10 ms) buffers. When the machine
+    // is busy its audio service misses them and the sink plays silence in their place: at 3
+    // bots on 2 cores, ~1,500 underruns a minute took the live WER from ~15 % to 24–35 %.
+    // 1024 frames (21 ms): at 3 bots WER 17–20 %, Chromium's CPU per bot 7.3 → 6.1 s/min,
+    // and a lone bot's line-to-transcript delay stays ~275 ms (2048 frames did as well
+    // at 3 bots but added ~300 ms to every delay: the sink ran with a longer latency).
+    '--audio-buffer-size=1024',
     // Accept the page's own mic/camera prompt without a dialog; the bot turns both off.
     '--use-fake-ui-for-media-stream',
     '--disable-blink-features=AutomationControlled',

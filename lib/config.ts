@@ -102,6 +102,12 @@ export const ConfigSchema = z
     BOT_PULSE_RUNTIME_DIR: z.string().default('/tmp/notula-pulse'),
     /** Directory holding the pocketsphinx en-us model. */
     POCKETSPHINX_MODEL_DIR: z.string().default('/usr/share/pocketsphinx/model/en-us'),
+    /**
+     * Niceness of the live pocketsphinx decoder (0–19). It can fall behind and catch up
+     * without losing a word, while the browser and ffmpeg must keep real time: on a loaded
+     * machine the decoder yields the CPU to them.
+     */
+    POCKETSPHINX_NICE: z.coerce.number().int().min(0).max(19).default(10),
     /** AssemblyAI key for workspaces that have not stored their own (BYOK); unset: only workspace keys. */
     ASSEMBLYAI_API_KEY: z.string().trim().min(1).optional(),
     /** AssemblyAI REST API (uploads, file transcripts); tests point it at a local fake. */

@@ -74,8 +74,11 @@ async function start(opts: EnsurePulseAudioOptions): Promise<PulseServer> {
     '--exit-idle-time=-1', // never exit when no client is connected
     '--disallow-exit', // clients (`pactl exit`) cannot stop it
     '--use-pid-file=yes', // the lock that makes concurrent starts safe
-    '--realtime=no',
-    '--high-priority=no',
+    // Its IO threads must keep real time when the bots' decoders load the machine: ask for
+    // realtime scheduling and nice -11, as desktop PulseAudio does. Without the privilege
+    // (CAP_SYS_NICE, rtkit) it says so in its log and runs as before.
+    '--realtime=yes',
+    '--high-priority=yes',
     `--log-target=file:${path.join(runtimeDir, 'pulseaudio.log')}`,
     '--load=module-native-protocol-unix auth-anonymous=1',
     // An idle default sink/source, so clients without PULSE_SINK (or asking for a mic) find one.

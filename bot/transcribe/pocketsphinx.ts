@@ -44,6 +44,8 @@ export interface PocketsphinxOptions {
   modelDir: string;
   /** End-of-utterance silence in 10 ms frames (pocketsphinx default 50; ours 30). */
   vadPostspeech?: number;
+  /** Niceness of the decoder process (default 0: the caller's). */
+  nice?: number;
   /** More decoder arguments (`['-beam', '1e-60']`, …). */
   extraArgs?: string[];
   bin?: string;
@@ -215,7 +217,9 @@ class SphinxSession implements LiveTranscription {
       for (const cb of this.utteranceCbs) cb(u);
     });
     const bin = this.opts.bin ?? 'pocketsphinx_continuous';
-    const child = spawn('sh', ['-c', `cat | exec "$0" -infile /dev/stdin "$@"`, bin, ...this.transcriber.decoderArgs()], {
+    const nice = Math.max(0, Math.min(19, Math.trunc(this.opts.nice ?? 0)));
+    const run = nice > 0 ? `exec nice -n ${nice} "$0"` : 'exec "$0"';
+    const child = spawn('sh', ['-c', `cat | ${run} -infile /dev/stdin "$@"`, bin, ...this.transcriber.decoderArgs()], {
       stdio: ['pipe', 'pipe', 'pipe'],
       env: { ...process.env, ...this.env },
       detached: true, // own process group: sh, cat and the decoder are killed together

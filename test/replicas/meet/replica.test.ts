@@ -171,6 +171,13 @@ describe('Meet replica', () => {
     expect(endedAt - startedAt).toBeLessThan(speech.durationMs + 1500);
     await aliceTile.locator('.gjg47c').waitFor({ timeout: 3000 });
     expect(await page.evaluate(() => window.__maxRms)).toBeGreaterThan(0.02);
+    // The page reports what it received (for the benchmarks): the whole line, nothing concealed but a little.
+    await expect
+      .poll(() => replica.receivedAudio(code, 'Notula Bot')?.totalSamplesReceived ?? 0, { timeout: 5000 })
+      .toBeGreaterThan((speech.durationMs / 1000) * 48_000);
+    const rx = replica.receivedAudio(code, 'Notula Bot')!;
+    expect(rx.packetsReceived).toBeGreaterThan((speech.durationMs / 20) * 0.8);
+    expect(rx.concealedSamples - rx.silentConcealedSamples).toBeLessThan(rx.totalSamplesReceived * 0.05);
 
     const energy = await page.evaluate(async () => {
       let total = 0;

@@ -81,6 +81,8 @@ export interface MeetReplica {
   /** Everyone in the call, in join order. */
   participants(code: string): ReplicaMember[];
   chatMessages(code: string): ChatMessage[];
+  /** What a client (by name) last reported it received, reported every 2 s while in the call (kept after it left). */
+  receivedAudio(code: string, name: string): ReceivedAudio | null;
   close(): Promise<void>;
 }
 
@@ -111,6 +113,17 @@ interface Client {
   knockTimer?: NodeJS.Timeout;
 }
 
+/** A client's received audio, summed over its connections (WebRTC inbound-rtp stats). */
+export interface ReceivedAudio {
+  packetsReceived: number;
+  packetsLost: number;
+  totalSamplesReceived: number;
+  concealedSamples: number;
+  silentConcealedSamples: number;
+  insertedSamplesForDeceleration: number;
+  removedSamplesForAcceleration: number;
+}
+
 interface Meeting {
   code: string;
   spaceId: string;
@@ -119,12 +132,15 @@ interface Meeting {
   chat: ChatMessage[];
   knockWaiters: Set<() => void>;
   nextDevice: number;
+  /** By name: the last inbound-rtp audio totals a client's page reported. */
+  received: Map<string, ReceivedAudio>;
 }
 
 type Incoming =
   | { t: 'hello'; code: string; role: 'host' | 'guest'; name?: string }
   | { t: 'join'; name: string }
   | { t: 'cancel' }
+  | { t: 'rx-stats'; stats: ReceivedAudio }
   | { t: 'leave' }
   | { t: 'chat'; text: string }
   | { t: 'signal'; to: string; data: unknown };
@@ -260,6 +276,9 @@ export async function startMeetReplica(
         for (const o of inCall(c.meeting)) send(o, { t: 'chat', fromId: c.id, ...message });
         return;
       }
+      case 'rx-stats':
+        if (c.state === 'incall' && c.meeting && msg.stats && typeof msg.stats === 'object') c.meeting.received.set(c.name, msg.stats);
+        return;
       case 'signal': {
         if (c.state !== 'incall' || !c.meeting) return;
         const to = [...c.meeting.clients].find((o) => o.id === msg.to && o.state === 'incall');
@@ -371,6 +390,7 @@ export async function startMeetReplica(
         chat: [],
         knockWaiters: new Set(),
         nextDevice: 1,
+        received: new Map(),
       });
     },
 
@@ -427,6 +447,10 @@ export async function startMeetReplica(
       })),
 
     chatMessages: (code) => meeting(code).chat.map((x) => ({ ...x })),
+    receivedAudio: (code, name) => {
+      const r = meeting(code).received.get(name);
+      return r ? { ...r } : null;
+    },
 
     async close() {
       for (const c of clients) {

@@ -55,6 +55,8 @@
         show('incall');
         mesh.setLocalStream(S.micStream);
         for (const p of msg.peers) mesh.connect(p.id);
+        // Report what this client received, for the benchmarks (not part of Meet's protocol).
+        if (!S.rxTimer) S.rxTimer = setInterval(async () => send({ t: 'rx-stats', stats: await mesh.receivedAudio() }), 2000);
         break;
       case 'roster':
         S.members = msg.members;

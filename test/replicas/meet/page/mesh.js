@@ -98,6 +98,28 @@
       for (const id of [...this.peers.keys()]) this.close(id);
     }
 
+    /**
+     * Received audio over every connection this page had, summed from the inbound-rtp stats
+     * (a closed connection counts with its last reading): how much of it the jitter buffer
+     * had to make up.
+     */
+    async receivedAudio() {
+      const keys = ['packetsReceived', 'packetsLost', 'totalSamplesReceived', 'concealedSamples', 'silentConcealedSamples', 'insertedSamplesForDeceleration', 'removedSamplesForAcceleration'];
+      this.rx = this.rx || new Map();
+      for (const [id, p] of this.peers) {
+        const report = await p.pc.getStats().catch(() => null);
+        if (!report) continue;
+        const one = Object.fromEntries(keys.map((k) => [k, 0]));
+        report.forEach((r) => {
+          if (r.type === 'inbound-rtp' && r.kind === 'audio') for (const k of keys) one[k] += r[k] || 0;
+        });
+        this.rx.set(id, one);
+      }
+      const sum = Object.fromEntries(keys.map((k) => [k, 0]));
+      for (const one of this.rx.values()) for (const k of keys) sum[k] += one[k];
+      return sum;
+    }
+
     connectedCount() {
       let n = 0;
       for (const p of this.peers.values()) if (p.pc.connectionState === 'connected') n++;
