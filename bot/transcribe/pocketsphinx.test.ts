@@ -238,6 +238,19 @@ describe('PocketsphinxTranscriber', () => {
     expect(wordErrorRate(REFERENCE(), textOf(us)).wer).toBeLessThan(0.15);
   }, 90_000);
 
+  it('runs the live decoder at the niceness it is given (the browser and ffmpeg win a busy CPU), and it still transcribes', async () => {
+    const niced = new PocketsphinxTranscriber({ modelDir: MODEL_DIR, log: silentLogger, nice: 7 });
+    const live = niced.startLive({ language: 'en', log: silentLogger });
+    const us: Utterance[] = [];
+    live.onUtterance((u) => us.push(u));
+    const [pid] = await waitFor(() => descendantsNamed(process.pid, 'pocketsphinx_continuous'));
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    expect(Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16])).toBe(7);
+    live.write(pcm.subarray(0, Math.round((spans[0]!.endMs + GAP_MS) * BYTES_PER_MS) & ~1));
+    await live.end();
+    expect(wordErrorRate(SENTENCES[0]!, us.map((u) => u.text).join(' ')).wer).toBeLessThan(0.2);
+  });
+
   it('restarts a decoder that dies mid-stream and keeps the time offset', async () => {
     const live = transcriber.startLive({ language: 'en', log: silentLogger });
     const us: Utterance[] = [];
