@@ -2,9 +2,13 @@
  * `npm run bench:concurrency -- --bots N[,M,…]`: N bots at once, each in its own meeting on
  * the local Meet replica with `--speakers` festival voices reading the benchmark script at
  * the same time. For each N (a fresh Notula each time) it prints, per bot and overall: WER,
- * speaker attribution, CPU-seconds per minute and peak memory of the bot's processes, and
- * the line end → segment stored delay; then a summary across the Ns that marks which N keep
- * every bot's WER within 2 points of the lone bot (N=1 must be in the list for that).
+ * speaker attribution, CPU-seconds per minute (Chromium, ffmpeg, decoder) and peak memory of
+ * the bot's processes, and the line end → segment stored delay; then a summary across the
+ * Ns that marks which N keep every bot's WER within 2 points of the lone bot (N=1 must be
+ * in the list for that). To tell where lost words went, each bot also gets the WER of its
+ * recording from file (audio damaged on its way to the file, or only the live decoding?),
+ * how late the participants' playback ran (a starved sender), and what its WebRTC jitter
+ * buffer concealed and lost (the network path), as the Meet replica page reports them.
  *
  * The test participants run on the same two cores (one headless Chromium, a page per
  * voice): their CPU is reported apart, and it is part of what the bots compete with.

@@ -1,7 +1,8 @@
 /**
  * Samples this process's descendants from /proc: CPU time (utime + stime) and memory
- * (RSS and PSS, summed per group), every `intervalMs` (PSS on every `pssEvery`th reading:
- * reading it for every browser process twice a second cost a quarter of a core at 3 bots). Each descendant is put in a group by
+ * (RSS and PSS, summed per group), every `intervalMs`; PSS only on every `pssEvery`th
+ * reading and each environment once per process (reading both for every browser process
+ * twice a second cost 17 CPU-s/min at 3 bots). Each descendant is put in a group by
  * `classify`, which sees its command name, its parent chain and whether its environment
  * names a PulseAudio sink (a bot's browser and media carry `PULSE_SINK`). CPU is
  * cumulative per group (a process that exits keeps its last reading), so the CPU between
