@@ -174,6 +174,16 @@ export class BotRecords {
     return row?.attempts ?? 1;
   }
 
+  /** Whether anyone besides the bot was ever seen in the call, by this attempt or an earlier one. */
+  async othersSeen(): Promise<boolean> {
+    const [row] = await this.db
+      .select({ id: botParticipants.id })
+      .from(botParticipants)
+      .where(and(eq(botParticipants.botId, this.botId), eq(botParticipants.isSelf, false)))
+      .limit(1);
+    return row !== undefined;
+  }
+
   /** Marks who joined and who left since the last call (diff against what is stored), with an event for each. */
   syncParticipants(seen: ParticipantSeen[]): Promise<void> {
     const at = new Date();

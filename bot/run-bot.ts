@@ -151,6 +151,9 @@ class BotRun {
         return await this.finish({ subCode: 'invalid_meeting_url', message: `no adapter for ${this.row.platform} on this worker` });
       }
       this.nextSeq = await this.records.nextSegmentSeq();
+      // A later attempt that finds the call empty is not early for a meeting nobody came to: people were
+      // there before (an earlier attempt saw them), so it leaves after everyone_left_timeout_s.
+      if (attempt > 1) this.everSeenOthers = await this.records.othersSeen();
       this.sink = await allocateAudioSink(this.rt.pulse, this.row.id);
       const started = await this.records.transition('joining_call', { message: attempt > 1 ? `attempt ${attempt}: rejoining` : null });
       if (!started) return { retry: false, reason: 'the bot was cancelled or ended before it could start' };

@@ -23,8 +23,8 @@ import { openDatabase } from '../../lib/db/index.js';
 import { silentLogger } from '../../lib/log.js';
 import { projectPath } from '../../lib/paths.js';
 import { joinedDurationMs } from '../../recordings/finalize.js';
-import { createTestDatabase, type TestDatabase } from '../harness/db.js';
-import { startTestNotula, waitForBot, type TestNotula } from '../harness/notula.js';
+import type { TestDatabase } from '../harness/db.js';
+import { sendBot, sharedState, startTestNotula, waitForBot, type TestNotula } from '../harness/notula.js';
 import { BENCHMARK_SCRIPT, MEETING_SCRIPT, synthesizeSpeech, type SpeechFile } from '../harness/speech.js';
 import { startMeetReplica, type MeetReplica } from '../replicas/meet/server.js';
 import { launchParticipants, type Participant, type ParticipantPool } from '../replicas/participant.js';
@@ -225,14 +225,7 @@ function freePort(): Promise<number> {
 }
 
 async function createBot(t: TestNotula, code: string, extra: Record<string, unknown> = {}): Promise<string> {
-  const created = await t.api('POST', '/v1/bots', {
-    meeting_url: replica.meetingUrl(code),
-    bot_name: BOT,
-    automatic_leave: { everyone_left_timeout_s: 3 },
-    ...extra,
-  });
-  expect(created.status).toBe(201);
-  return created.body.id as string;
+  return sendBot(t, { meeting_url: replica.meetingUrl(code), bot_name: BOT, automatic_leave: { everyone_left_timeout_s: 3 }, ...extra });
 }
 
 /** Pids of processes whose environment holds `entry` and whose command line matches `cmd`. */
@@ -315,12 +308,7 @@ async function waitForOutput(w: Worker, pattern: RegExp, timeoutMs = 60_000): Pr
  * and DATA_DIR, with heartbeats every second and a bot stale after 4 s.
  */
 async function sweptWorkerSetup() {
-  const database = await createTestDatabase();
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'notula-recovery-'));
-  cleanups.push(async () => {
-    await database.drop();
-    await rm(dataDir, { recursive: true, force: true });
-  });
+  const { database, dataDir } = await sharedState(cleanups);
   const fast = { BOT_HEARTBEAT_INTERVAL_S: '1', BOT_HEARTBEAT_STALE_S: '4', BOT_SWEEP_INTERVAL_S: '1' };
   const t = await startTestNotula({ BOT_HOST_OVERRIDES: replica.hostOverride, ...fast }, { database, dataDir, roles: ['api', 'scheduler'] });
   cleanups.push(() => t.stop());
@@ -428,12 +416,7 @@ describe('crash recovery of a Meet bot', () => {
   }, 150_000);
 
   it('is taken over by another Notula over the same database and DATA_DIR when its worker stops gracefully', async () => {
-    const database = await createTestDatabase();
-    const dataDir = await mkdtemp(path.join(tmpdir(), 'notula-recovery-'));
-    cleanups.push(async () => {
-      await database.drop();
-      await rm(dataDir, { recursive: true, force: true });
-    });
+    const { database, dataDir } = await sharedState(cleanups);
     const env = { BOT_HOST_OVERRIDES: replica.hostOverride };
     let t = await startTestNotula(env, { database, dataDir });
     const first = t;

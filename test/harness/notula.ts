@@ -100,3 +100,21 @@ export async function waitForBot(t: TestNotula, botId: string, pred: (bot: any) 
   }
   throw new Error(`bot ${botId} never matched; last status ${JSON.stringify(bot?.status)} history ${JSON.stringify(bot?.status_history?.map((h: any) => h.code))}`);
 }
+
+/** A database and a DATA_DIR that outlive one Notula (a restart, a takeover); `cleanups` gets what removes them. */
+export async function sharedState(cleanups: (() => Promise<unknown>)[]): Promise<{ database: TestDatabase; dataDir: string }> {
+  const database = await (await import('./db.js')).createTestDatabase();
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'notula-shared-'));
+  cleanups.push(async () => {
+    await database.drop();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+  return { database, dataDir };
+}
+
+/** `POST /v1/bots`; answers the new bot's id, and throws unless the API said 201. */
+export async function sendBot(t: TestNotula, body: Record<string, unknown>): Promise<string> {
+  const created = await t.api('POST', '/v1/bots', body);
+  if (created.status !== 201) throw new Error(`POST /v1/bots answered ${created.status}: ${JSON.stringify(created.body)}`);
+  return created.body.id as string;
+}
