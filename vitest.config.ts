@@ -31,7 +31,8 @@ const BROWSER = [
   'bot/platforms/teams/*.test.ts',
   'bot/platforms/zoom/*.test.ts',
 ];
-const shared = { testTimeout: 30_000, hookTimeout: 120_000, pool: 'forks' } as const;
+// expect.poll waits on browsers, decoders, NOTIFY and queue polls on a busy two-core machine: 1 s (vitest's default) is too short.
+const shared = { testTimeout: 30_000, hookTimeout: 120_000, pool: 'forks', expect: { poll: { timeout: 10_000 } } } as const;
 
 export default defineConfig({
   test: {

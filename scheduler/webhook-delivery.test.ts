@@ -24,7 +24,7 @@ beforeAll(async () => {
     WEBHOOK_RETRY_MAX_DELAY_MS: '400',
     WEBHOOK_RETRY_FOR_MS: String(WINDOW_MS),
     WEBHOOK_POLL_INTERVAL_MS: '500',
-    WEBHOOK_TIMEOUT_MS: '1000',
+    WEBHOOK_TIMEOUT_MS: '5000', // no test here times out; a stalled event loop must not turn an answered attempt into a retry
   });
   delivery = await startWebhookDelivery({
     config: api.config,

@@ -106,7 +106,7 @@ describe('API keys as credentials', () => {
     expect(listed.body.data.map((b: { id: string }) => b.id)).toEqual([created.body.id]);
     await vi.waitFor(async () => {
       expect((await listKeys(k.access)).body.data[0].last_used_at).toEqual(expect.any(String));
-    });
+    }, { timeout: 5000 });
   });
 
   it('an unknown key → 401 unauthorized', async () => {

@@ -101,7 +101,7 @@ describe('POST /v1/bots', () => {
     expect(job).toMatchObject({ name: 'bot.join', state: 'created', singleton_key: bot.id, data: { botId: bot.id } });
     expect(job!.start_after.toISOString()).toBe(bot.join_at);
     // Due now: the workers are woken at once.
-    await vi.waitFor(() => expect(notified.due).toContain(bot.id));
+    await vi.waitFor(() => expect(notified.due).toContain(bot.id), { timeout: 5000 });
   });
 
   it('honours a future join_at exactly, and does not wake the workers', async () => {
@@ -114,7 +114,7 @@ describe('POST /v1/bots', () => {
     expect((await jobOf(bot.id))!.start_after.toISOString()).toBe(joinAt.toISOString());
     // A later bot that is due now does get a wake-up; this one must not have.
     const now = await createBot();
-    await vi.waitFor(() => expect(notified.due).toContain(now.id));
+    await vi.waitFor(() => expect(notified.due).toContain(now.id), { timeout: 5000 });
     expect(notified.due).not.toContain(bot.id);
   });
 
@@ -391,7 +391,7 @@ describe('POST /v1/bots/:id/leave', () => {
       expect(res.body).toMatchObject({ id: bot.id, status: { code: status } });
       const row = await botRow(bot.id);
       expect(row!.leaveRequestedAt!.getTime()).toBeGreaterThanOrEqual(before - 1000);
-      await vi.waitFor(() => expect(notified.control).toContain(bot.id));
+      await vi.waitFor(() => expect(notified.control).toContain(bot.id), { timeout: 5000 });
     },
   );
 });

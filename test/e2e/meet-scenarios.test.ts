@@ -146,7 +146,8 @@ describe('how a Meet bot ends', () => {
     await talk;
     expect(codes(talkerBot)).toEqual([...IN_CALL, 'call_ended', 'done']);
     expect(talkerBot.status_history.at(-2).sub_code).toBe('max_duration');
-    const inCallAt = Date.parse(talkerBot.status_history.find((h: { code: string }) => h.code === 'in_call_recording').at);
+    // max_duration_s counts from admission (in_call_not_recording), before the capture starts.
+    const inCallAt = Date.parse(talkerBot.status_history.find((h: { code: string }) => h.code === 'in_call_not_recording').at);
     const endedAt = Date.parse(talkerBot.status_history.at(-2).at);
     expect(endedAt - inCallAt).toBeGreaterThanOrEqual(59_000);
     expect(endedAt - inCallAt).toBeLessThan(70_000);

@@ -130,7 +130,7 @@ describe('the start command', () => {
       expect(await r.exited, r.output()).toBe(2);
       expect(r.output()).toMatch(pattern);
     }
-  }, 60_000);
+  }, 120_000); // five boots of the whole app, on a busy machine
 
   describe('roles alone against one DATABASE_URL', () => {
     let database: TestDatabase;

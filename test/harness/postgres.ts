@@ -43,7 +43,8 @@ export async function startTestPostgres(name: string, env: Record<string, string
   if (!adminUrl) {
     const dir = projectPath('.tmp', `${name}-pg-${process.pid}`);
     await rm(dir, { recursive: true, force: true });
-    const embedded = await startEmbeddedPostgres({ dataDir: dir, port: 55000 + (process.pid % 5000), log: silentLogger });
+    // Below Linux's ephemeral range (32768–60999), where an outgoing connection could hold the port.
+    const embedded = await startEmbeddedPostgres({ dataDir: dir, port: 20000 + (process.pid % 10000), log: silentLogger });
     adminUrl = embedded.url;
     stopServer = async () => {
       await embedded.stop();

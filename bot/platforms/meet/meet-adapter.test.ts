@@ -119,7 +119,7 @@ describe('MeetAdapter on the Meet replica', () => {
 
   it('reports the lobby timeout screen as waiting_room_timeout', async () => {
     const code = nextCode();
-    replica.createMeeting(code, { lobby: true, lobbyTimeoutMs: 1500 });
+    replica.createMeeting(code, { lobby: true, lobbyTimeoutMs: 3000 });
     const bot = await openBot(code);
     try {
       expect(await adapter.join(bot.ctx)).toEqual({ ok: true });

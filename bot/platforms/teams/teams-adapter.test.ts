@@ -156,7 +156,7 @@ describe('TeamsAdapter on the Teams replica', () => {
       const started = Date.now();
       const outcome = await adapter.join(bot.ctx);
       expect(outcome).toMatchObject({ ok: false, subCode: 'sign_in_required', reason: expect.stringContaining('login.microsoftonline.com') });
-      expect(Date.now() - started).toBeLessThan(10_000);
+      expect(Date.now() - started).toBeLessThan(25_000); // far below the form's 60 s, on a busy machine
       expect(await bot.page.locator('input[name="loginfmt"]').count()).toBe(0);
       expect((await adapter.observe(bot.ctx)).end?.subCode).toBe('sign_in_required');
     } finally {

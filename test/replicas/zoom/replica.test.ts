@@ -286,7 +286,7 @@ describe('Zoom replica', () => {
 
   it('removes, denies and times out guests', async () => {
     const id = newMeeting({ waitingRoom: true, permissionDialogs: 0 });
-    const impatient = newMeeting({ waitingRoom: true, permissionDialogs: 0, waitingRoomTimeoutMs: 1500 });
+    const impatient = newMeeting({ waitingRoom: true, permissionDialogs: 0, waitingRoomTimeoutMs: 3000 });
     await pool.join(replica.origin, id, 'Host');
     const [a, b, c] = await Promise.all([id, id, impatient].map((m) => openPage(`${replica.origin}/wc/${m}/join`)));
     await preJoin(a!, 'Guest A');
