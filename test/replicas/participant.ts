@@ -55,7 +55,16 @@ declare global {
   }
 }
 
-export async function launchParticipants(): Promise<ParticipantPool> {
+export interface ParticipantPoolOptions {
+  /**
+   * Meet replica voices that cost less (benchmarks): no audio output device, larger render
+   * buffers, and no media between test participants — only to the guests (the bots). A
+   * participant's `waitForPeers` then counts guests only.
+   */
+  light?: boolean;
+}
+
+export async function launchParticipants(opts: ParticipantPoolOptions = {}): Promise<ParticipantPool> {
   const browser: Browser = await chromium.launch({
     executablePath: CHROMIUM_PATH,
     headless: true,
@@ -77,7 +86,7 @@ export async function launchParticipants(): Promise<ParticipantPool> {
         else await route.fulfill({ status: 404, body: 'unknown wav' });
       });
       const origin = replicaOrigin.replace(/\/+$/, '');
-      await page.goto(`${origin}/__replica/participant/${encodeURIComponent(code)}?name=${encodeURIComponent(name)}`);
+      await page.goto(`${origin}/__replica/participant/${encodeURIComponent(code)}?name=${encodeURIComponent(name)}${opts.light ? '&light=1' : ''}`);
       const state = await page
         .waitForFunction(() => window.__participant && window.__participant.state !== 'connecting' && window.__participant.state, null, {
           timeout: 15_000,

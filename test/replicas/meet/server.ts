@@ -163,7 +163,7 @@ export async function startMeetReplica(
     if (c.ws.readyState === c.ws.OPEN) c.ws.send(JSON.stringify(msg));
   };
   const inCall = (m: Meeting) => [...m.clients].filter((c) => c.state === 'incall').sort((a, b) => a.joinedAt - b.joinedAt);
-  const memberView = (c: Client) => ({ id: c.id, name: c.name, participantId: c.participantId });
+  const memberView = (c: Client) => ({ id: c.id, name: c.name, participantId: c.participantId, role: c.role });
   const clientSettings = (m: Meeting) => {
     const { blocked: _b, lobbyTimeoutMs: _t, ...rest } = m.settings;
     return { lobbyReturnButton: true, ...rest };
