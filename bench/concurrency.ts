@@ -10,8 +10,9 @@
  * how late the participants' playback ran (a starved sender), and what its WebRTC jitter
  * buffer concealed and lost (the network path), as the Meet replica page reports them.
  *
- * The test participants run on the same two cores (one headless Chromium, a page per
- * voice): their CPU is reported apart, and it is part of what the bots compete with.
+ * The test participants run on the same two cores (one headless Chromium, a light page per
+ * voice: no audio output, media to the bots only): their CPU is reported apart, and it is
+ * part of what the bots compete with.
  *
  * One run of a lone bot is not a steady yardstick: its live WER moves by several points from
  * run to run (how the stream's pauses fall decides where the decoder cuts). `--repeat K` runs
