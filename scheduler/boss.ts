@@ -19,14 +19,15 @@ export async function startBoss(opts: { url: string; log: Logger; supervise: boo
     migrate: true,
   });
   boss.on('error', (err) => opts.log.error({ err }, 'pg-boss error'));
-  await boss.start();
   // Roles started together against one database (containers, a deploy) would otherwise race
-  // in createQueue and one of them fail at boot with a deadlock.
+  // in createQueue and one of them fail at boot with a deadlock. start() creates a queue too
+  // (the cron queue, when `schedule` is on), so it runs under the lock as well.
   const lock = new pg.Client({ connectionString: opts.url, application_name: 'notula-boss-setup' });
   lock.on('error', () => undefined);
   await lock.connect();
   try {
     await lock.query('select pg_advisory_lock($1)', [QUEUES_LOCK]);
+    await boss.start();
     await createQueues(boss);
   } finally {
     await lock.query('select pg_advisory_unlock($1)', [QUEUES_LOCK]).catch(() => undefined);
