@@ -182,7 +182,8 @@ async function main() {
   const dir = projectPath('bench', 'results');
   await mkdir(dir, { recursive: true });
   const file = path.join(dir, `concurrency-${at.replace(/[:.]/g, '-')}.json`);
-  const save = (result: object) => writeFile(file, JSON.stringify({ bench: 'concurrency', at, node: process.version, headless: args.headless, speakers: Number(args.speakers), repeats, ...result }, null, 2) + '\n');
+  const header = { bench: 'concurrency', at, node: process.version, headless: args.headless, speakers: Number(args.speakers), repeats };
+  const save = (result: object) => writeFile(file, JSON.stringify({ ...header, ...result }, null, 2) + '\n');
   const rounds: RoundResult[] = [];
   for (let k = 1; k <= repeats; k++) {
     for (const n of ns) {
@@ -216,8 +217,9 @@ async function main() {
       `worst bot's WER ${s.worst_slot_median_wer_pct} % (all bots: median ${s.median_wer_pct}, worst single ${s.worst_wer_pct}; recording from file median ${s.median_recording_wer_pct}, worst ${s.worst_recording_wer_pct}), min attribution ${s.min_attribution_pct} %, CPU/bot ${s.cpu_s_per_min_per_bot} s/min (participants ${s.participants_cpu_s_per_min}), worst p95 delay ${s.worst_delay_p95_ms} ms${s.within_2_points_of_lone === null ? '' : s.within_2_points_of_lone ? '  ✓ within 2 points of a lone bot' : '  ✗ WER worse by more than 2 points'}`,
     ]),
   ]);
-  console.log(JSON.stringify({ bench: 'concurrency', at, node: process.version, headless: args.headless, speakers: Number(args.speakers), repeats, lone_wer_pct: lone, summary, rounds }));
-  await save({ lone_wer_pct: lone, summary, rounds });
+  const result = { lone_wer_pct: lone, summary, rounds };
+  console.log(JSON.stringify({ ...header, ...result }));
+  await save(result);
 }
 
 main().then(

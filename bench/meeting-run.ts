@@ -12,7 +12,7 @@ import { PocketsphinxTranscriber } from '../bot/transcribe/pocketsphinx.js';
 import { loadConfig } from '../lib/config.js';
 import { attributionAccuracy, wordErrorRate } from '../lib/wer.js';
 import { LiveClient } from '../test/harness/live-client.js';
-import { startTestNotula, waitForBot, type TestNotula } from '../test/harness/notula.js';
+import { sendBot, startTestNotula, waitForBot, type TestNotula } from '../test/harness/notula.js';
 import { cloneTestDatabase, startTestPostgres, type TestDatabase } from '../test/harness/postgres.js';
 import { BENCHMARK_SCRIPT, synthesizeSpeech, type ScriptLine, type SpeechFile } from '../test/harness/speech.js';
 import { startMeetReplica, type MeetReplica } from '../test/replicas/meet/server.js';
@@ -88,14 +88,12 @@ export async function runScriptedMeeting(
   for (const name of new Set(opts.lines.map((l) => l.speaker))) speakers.set(name, await people.join(replica.origin, opts.code, name));
 
   const joinAt = Date.now() + (opts.dueInMs ?? 2000);
-  const created = await notula.api('POST', '/v1/bots', {
+  const botId = await sendBot(notula, {
     meeting_url: replica.meetingUrl(opts.code),
     bot_name: opts.botName,
     join_at: new Date(joinAt).toISOString(),
     automatic_leave: { everyone_left_timeout_s: 2 },
   });
-  if (created.status !== 201) throw new Error(`POST /v1/bots → ${created.status} ${JSON.stringify(created.body)}`);
-  const botId = created.body.id as string;
   const stream = await LiveClient.connect(notula.url, botId, { token: notula.key });
 
   await waitForKnockBy(replica, opts.code, opts.botName, 90_000);
